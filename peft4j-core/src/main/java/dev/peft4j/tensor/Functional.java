@@ -1,0 +1,74 @@
+package dev.peft4j.tensor;
+
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+
+/** Neural-network functions over tensors, after {@code torch.nn.functional}. */
+public final class Functional {
+  private Functional() {}
+
+  /** {@code x W^T + b}; {@code weight} is [out, in], {@code bias} [out] or null. */
+  public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+    return new Tensor(torch.linear(x.handle(), weight.handle(), optional(bias)));
+  }
+
+  /** Rows of {@code weight} [num, dim] picked by the int64 {@code ids}. */
+  public static Tensor embedding(Tensor weight, Tensor ids) {
+    return new Tensor(torch.embedding(weight.handle(), ids.handle()));
+  }
+
+  /** Layer normalization over the last dimension; {@code weight}/{@code bias} may be null. */
+  public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+    return new Tensor(torch.layer_norm(
+        x.handle(), new long[] {x.size(-1)}, optional(weight), optional(bias), eps, false));
+  }
+
+  /** {@code x / sqrt(mean(x^2) + eps) * weight} over the last dimension (Zhang & Sennrich 2019). */
+  public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+    return new Tensor(torch.rms_norm(
+        x.handle(), new long[] {x.size(-1)}, optional(weight), new DoubleOptional(eps)));
+  }
+
+  /** {@code x * sigmoid(x)}. */
+  public static Tensor silu(Tensor x) {
+    return new Tensor(torch.silu(x.handle()));
+  }
+
+  /** Exact GELU, {@code x * Phi(x)} with the error function (BERT's "gelu"). */
+  public static Tensor gelu(Tensor x) {
+    return new Tensor(torch.gelu(x.handle()));
+  }
+
+  /** Tanh-approximated GELU (GPT-2's "gelu_new"). */
+  public static Tensor geluTanh(Tensor x) {
+    return new Tensor(torch.gelu(x.handle(), "tanh"));
+  }
+
+  public static Tensor softmax(Tensor x, long dim) {
+    return new Tensor(torch.softmax(x.handle(), dim));
+  }
+
+  public static Tensor logSoftmax(Tensor x, long dim) {
+    return new Tensor(x.handle().log_softmax(dim));
+  }
+
+  /**
+   * Fused attention {@code softmax(q k^T * scale + mask) v}.
+   *
+   * @param q [B, H, Tq, D]
+   * @param k [B, Hkv, Tk, D]; {@code H} must be a multiple of {@code Hkv} (grouped-query)
+   * @param v [B, Hkv, Tk, D]
+   * @param mask boolean [B or 1, 1 or H, Tq, Tk], true where attention is allowed; or null
+   * @param scale the softmax scale, usually {@code 1/sqrt(D)}
+   */
+  public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
+    boolean gqa = q.size(1) != k.size(1);
+    return new Tensor(torch.scaled_dot_product_attention(
+        q.handle(), k.handle(), v.handle(), optional(mask), 0.0, false, new DoubleOptional(scale), gqa));
+  }
+
+  private static TensorOptional optional(Tensor t) {
+    return t == null ? new TensorOptional() : new TensorOptional(t.handle());
+  }
+}
