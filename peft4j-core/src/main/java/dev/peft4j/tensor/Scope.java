@@ -17,7 +17,8 @@ import org.bytedeco.javacpp.PointerScope;
  * }</pre>
  *
  * <p>A kept tensor moves to the enclosing scope if there is one, otherwise it is owned by
- * its Java object (freed when closed or garbage-collected). Scopes are per thread.
+ * its Java object (freed when closed or garbage-collected). Scopes are per thread and nest.
+ * Long-lived tensors (weights, caches) use {@link Tensor#retain()} instead.
  */
 public final class Scope implements AutoCloseable {
   private final PointerScope pointers = new PointerScope();

@@ -243,6 +243,10 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(handle.max());
   }
 
+  public Tensor min() {
+    return new Tensor(handle.min());
+  }
+
   /** Index of the maximum along {@code dim}. */
   public Tensor argmax(long dim) {
     return new Tensor(handle.argmax(new LongOptional(dim), false));
@@ -418,10 +422,22 @@ public final class Tensor implements AutoCloseable {
     return handle.item_double();
   }
 
-  /** Frees the native memory now. The tensor must not be used afterwards. */
+  /**
+   * Makes this tensor outlive every {@link Scope} open now: it is freed by {@link #close()} or
+   * when garbage-collected. For long-lived state such as weights and caches.
+   */
+  public Tensor retain() {
+    handle.retainReference();
+    return this;
+  }
+
+  /**
+   * Releases this tensor's reference to its native storage now (views of it keep the storage
+   * alive). The tensor must not be used afterwards. Safe inside a scope.
+   */
   @Override
   public void close() {
-    handle.close();
+    handle.deallocate();
   }
 
   @Override

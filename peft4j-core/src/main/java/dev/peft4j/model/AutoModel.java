@@ -1,0 +1,72 @@
+package dev.peft4j.model;
+
+import dev.peft4j.io.HfConfig;
+import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.io.ShardedSafeTensors;
+import dev.peft4j.model.bert.BertConfig;
+import dev.peft4j.model.bert.BertForSequenceClassification;
+import dev.peft4j.model.bert.BertModel;
+import dev.peft4j.model.gpt2.Gpt2Config;
+import dev.peft4j.model.gpt2.Gpt2LMHeadModel;
+import dev.peft4j.model.llama.LlamaConfig;
+import dev.peft4j.model.llama.LlamaForCausalLM;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Set;
+
+/** Builds the right model for a Hugging Face directory from its {@code config.json} and loads its weights. */
+public final class AutoModel {
+  private static final String SUPPORTED = "llama, mistral, qwen2, gpt2, bert";
+
+  private AutoModel() {}
+
+  public static PretrainedModel load(Path modelDir) throws IOException {
+    return load(modelDir, LoadOptions.defaults());
+  }
+
+  /**
+   * @throws ModelFormatException for a missing/malformed config, an unknown model type, or
+   *     weights that do not fit the config (the message names the file and tensor)
+   */
+  public static PretrainedModel load(Path modelDir, LoadOptions options) throws IOException {
+    HfConfig config = HfConfig.read(modelDir);
+    try (ShardedSafeTensors weights = ShardedSafeTensors.open(modelDir)) {
+      PretrainedModel model = create(config, weights.names());
+      WeightLoader.load(model, weights, options);
+      return model;
+    }
+  }
+
+  /** Loads a decoder-only language model, or fails naming what the directory holds instead. */
+  public static CausalLm loadCausalLm(Path modelDir, LoadOptions options) throws IOException {
+    PretrainedModel model = load(modelDir, options);
+    if (!(model instanceof CausalLm)) {
+      throw new ModelFormatException(modelDir + " holds a " + model.architecture() + ", not a causal language model");
+    }
+    return (CausalLm) model;
+  }
+
+  /** The module tree for {@code config}; {@code checkpointNames} decides optional parts (BERT's pooler). */
+  static PretrainedModel create(HfConfig config, Set<String> checkpointNames) throws ModelFormatException {
+    String type = config.modelType();
+    switch (type) {
+      case "llama":
+      case "mistral":
+      case "qwen2":
+        return new LlamaForCausalLM(LlamaConfig.from(config));
+      case "gpt2":
+        return new Gpt2LMHeadModel(Gpt2Config.from(config));
+      case "bert":
+        BertConfig bert = BertConfig.from(config);
+        if (config.architectures().contains("BertForSequenceClassification")) {
+          return new BertForSequenceClassification(bert);
+        }
+        boolean pooler = checkpointNames.contains("pooler.dense.weight")
+            || checkpointNames.contains("bert.pooler.dense.weight");
+        return new BertModel(bert, pooler);
+      default:
+        throw new ModelFormatException(config.source() + ": unknown model_type '" + type
+            + "' (supported: " + SUPPORTED + ")");
+    }
+  }
+}

@@ -1,0 +1,20 @@
+package dev.peft4j.model;
+
+import dev.peft4j.tensor.Tensor;
+
+/** A bidirectional encoder (BERT family): token ids in, contextual hidden states out. */
+public interface Encoder {
+
+  /**
+   * @param inputIds int64 [B, T]
+   * @param tokenTypeIds int64 [B, T] segment ids, or null for all zeros
+   * @param attentionMask int64 [B, T], 1 for real tokens and 0 for padding; or null
+   */
+  EncoderOutput encode(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask);
+
+  /**
+   * @param lastHiddenState [B, T, hidden]
+   * @param pooled [B, hidden] pooler output, or null when the model has no pooler
+   */
+  record EncoderOutput(Tensor lastHiddenState, Tensor pooled) {}
+}

@@ -1,0 +1,125 @@
+package dev.peft4j.model.bert;
+
+import dev.peft4j.model.Encoder;
+import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.nn.AttentionMask;
+import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.LayerNorm;
+import dev.peft4j.nn.Linear;
+import dev.peft4j.nn.Module;
+import dev.peft4j.nn.ModuleList;
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.Optional;
+
+/** BERT's encoder with an optional pooler: Hugging Face's {@code BertModel}. */
+public final class BertModel extends PretrainedModel implements Encoder {
+  private final BertConfig config;
+  private final Embeddings embeddings;
+  private final ModuleList<BertLayer> layers;
+  private final Pooler pooler; // null for exports without pooler weights
+
+  /** @param withPooler whether the model has {@code pooler.dense} ({@code add_pooling_layer}) */
+  public BertModel(BertConfig config, boolean withPooler) {
+    this.config = config;
+    embeddings = child("embeddings", new Embeddings(config));
+    layers = child("encoder", new LayerStack(config)).layer;
+    pooler = withPooler ? child("pooler", new Pooler(config)) : null;
+  }
+
+  public BertConfig config() {
+    return config;
+  }
+
+  public boolean hasPooler() {
+    return pooler != null;
+  }
+
+  @Override
+  public EncoderOutput encode(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+    if (inputIds.dim() != 2 || inputIds.dtype() != DType.I64) {
+      throw new IllegalArgumentException("input ids must be int64 [batch, length], got " + inputIds);
+    }
+    long length = inputIds.size(1);
+    if (length > config.maxPositions()) {
+      throw new IllegalArgumentException("sequence of " + length
+          + " tokens is longer than the model's context length " + config.maxPositions());
+    }
+    if (attentionMask != null && !Arrays.equals(attentionMask.shape(), inputIds.shape())) {
+      throw new IllegalArgumentException("attention mask must have the shape of the input ids "
+          + Arrays.toString(inputIds.shape()) + ", got " + Arrays.toString(attentionMask.shape()));
+    }
+    Tensor mask = AttentionMask.of(attentionMask, length, length, false);
+    Tensor h = embeddings.forward(inputIds, tokenTypeIds);
+    for (BertLayer layer : layers.asList()) {
+      h = layer.forward(h, mask);
+    }
+    return new EncoderOutput(h, pooler == null ? null : pooler.forward(h));
+  }
+
+  @Override
+  public String architecture() {
+    return "BertModel";
+  }
+
+  @Override
+  public String modelType() {
+    return "bert";
+  }
+
+  @Override
+  public Optional<String> parameterPath(String checkpointName) {
+    return BertNames.normalise(checkpointName, "");
+  }
+
+  /** {@code embeddings}: word + position + token type, then LayerNorm. */
+  static final class Embeddings extends Module {
+    private final Embedding wordEmbeddings;
+    private final Embedding positionEmbeddings;
+    private final Embedding tokenTypeEmbeddings;
+    private final LayerNorm layerNorm;
+
+    Embeddings(BertConfig c) {
+      wordEmbeddings = child("word_embeddings", new Embedding(c.vocabSize(), c.hiddenSize()));
+      positionEmbeddings = child("position_embeddings", new Embedding(c.maxPositions(), c.hiddenSize()));
+      tokenTypeEmbeddings = child("token_type_embeddings", new Embedding(c.typeVocabSize(), c.hiddenSize()));
+      layerNorm = child("LayerNorm", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
+    }
+
+    Tensor forward(Tensor ids, Tensor tokenTypeIds) {
+      long length = ids.size(1);
+      Tensor positions = Tensor.arange(length).view(1, length);
+      Tensor types = tokenTypeIds == null ? Tensor.zeros(DType.I64, ids.shape()) : tokenTypeIds;
+      Tensor sum = wordEmbeddings.forward(ids)
+          .add(tokenTypeEmbeddings.forward(types))
+          .add(positionEmbeddings.forward(positions));
+      return layerNorm.forward(sum);
+    }
+  }
+
+  /** {@code encoder}: holds {@code layer.0 ... layer.N-1}. */
+  static final class LayerStack extends Module {
+    final ModuleList<BertLayer> layer;
+
+    LayerStack(BertConfig c) {
+      layer = child("layer", new ModuleList<>());
+      for (int i = 0; i < c.numLayers(); i++) {
+        layer.add(new BertLayer(c, i));
+      }
+    }
+  }
+
+  /** {@code pooler}: {@code tanh(dense(h[:, 0]))}, the [CLS] summary. */
+  static final class Pooler extends Module {
+    private final Linear dense;
+
+    Pooler(BertConfig c) {
+      dense = child("dense", new Linear(c.hiddenSize(), c.hiddenSize(), true));
+    }
+
+    Tensor forward(Tensor h) {
+      return dense.forward(h.select(1, 0)).tanh();
+    }
+  }
+}

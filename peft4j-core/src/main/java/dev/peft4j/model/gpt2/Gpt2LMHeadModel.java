@@ -1,0 +1,103 @@
+package dev.peft4j.model.gpt2;
+
+import dev.peft4j.model.CausalInputs;
+import dev.peft4j.model.CausalLm;
+import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.nn.AttentionMask;
+import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.KvCache;
+import dev.peft4j.nn.LayerNorm;
+import dev.peft4j.nn.Module;
+import dev.peft4j.nn.ModuleList;
+import dev.peft4j.tensor.Functional;
+import dev.peft4j.tensor.Tensor;
+import java.util.Optional;
+
+/** GPT-2 with its tied language-model head: Hugging Face's {@code GPT2LMHeadModel}. */
+public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
+  private static final String PREFIX = "transformer.";
+
+  private final Gpt2Config config;
+  private final Transformer transformer;
+
+  public Gpt2LMHeadModel(Gpt2Config config) {
+    this.config = config;
+    this.transformer = child("transformer", new Transformer(config));
+  }
+
+  public Gpt2Config config() {
+    return config;
+  }
+
+  @Override
+  public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
+    long batch = inputIds.size(0);
+    long length = inputIds.size(1);
+    long past = cache == null ? 0 : cache.length();
+    CausalInputs.check(inputIds, attentionMask, past, config.maxPositions(), config.vocabSize());
+    Tensor positions = AttentionMask.positions(attentionMask, past, batch, length);
+    Tensor mask = AttentionMask.of(attentionMask, length, past + length, true);
+    Tensor h = transformer.forward(inputIds, positions, cache, mask);
+    return Functional.linear(h, transformer.wte.weight().value(), null); // lm_head tied to wte
+  }
+
+  @Override
+  public KvCache newCache() {
+    return new KvCache(config.numLayers());
+  }
+
+  @Override
+  public int vocabSize() {
+    return config.vocabSize();
+  }
+
+  @Override
+  public long contextLength() {
+    return config.maxPositions();
+  }
+
+  @Override
+  public String architecture() {
+    return "GPT2LMHeadModel";
+  }
+
+  @Override
+  public String modelType() {
+    return "gpt2";
+  }
+
+  /** Accepts names with or without {@code transformer.} (the original GPT-2 files have none). */
+  @Override
+  public Optional<String> parameterPath(String name) {
+    if (name.equals("lm_head.weight") || name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias")) {
+      return Optional.empty(); // tied head and causal-mask buffers
+    }
+    return Optional.of(name.startsWith(PREFIX) ? name : PREFIX + name);
+  }
+
+  /** {@code transformer}: token and position embeddings, blocks, final LayerNorm. */
+  static final class Transformer extends Module {
+    final Embedding wte;
+    final Embedding wpe;
+    final ModuleList<Gpt2Block> h;
+    final LayerNorm lnF;
+
+    Transformer(Gpt2Config c) {
+      wte = child("wte", new Embedding(c.vocabSize(), c.hiddenSize()));
+      wpe = child("wpe", new Embedding(c.maxPositions(), c.hiddenSize()));
+      h = child("h", new ModuleList<>());
+      for (int i = 0; i < c.numLayers(); i++) {
+        h.add(new Gpt2Block(c, i));
+      }
+      lnF = child("ln_f", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
+    }
+
+    Tensor forward(Tensor ids, Tensor positions, KvCache cache, Tensor mask) {
+      Tensor x = wte.forward(ids).add(wpe.forward(positions));
+      for (Gpt2Block block : h.asList()) {
+        x = block.forward(x, cache, mask);
+      }
+      return lnF.forward(x);
+    }
+  }
+}

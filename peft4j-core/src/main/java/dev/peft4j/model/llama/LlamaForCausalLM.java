@@ -1,0 +1,112 @@
+package dev.peft4j.model.llama;
+
+import dev.peft4j.model.CausalInputs;
+import dev.peft4j.model.CausalLm;
+import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.nn.AttentionMask;
+import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.KvCache;
+import dev.peft4j.nn.Linear;
+import dev.peft4j.nn.Module;
+import dev.peft4j.nn.ModuleList;
+import dev.peft4j.nn.RmsNorm;
+import dev.peft4j.nn.RotaryEmbedding;
+import dev.peft4j.tensor.Functional;
+import dev.peft4j.tensor.Tensor;
+import java.util.Optional;
+
+/** LLaMA (and Mistral/Qwen2) decoder with its language-model head: Hugging Face's {@code LlamaForCausalLM}. */
+public final class LlamaForCausalLM extends PretrainedModel implements CausalLm {
+  private final LlamaConfig config;
+  private final Backbone model;
+  private final Linear lmHead; // null when tied to the input embeddings
+
+  public LlamaForCausalLM(LlamaConfig config) {
+    this.config = config;
+    this.model = child("model", new Backbone(config));
+    this.lmHead = config.tieWordEmbeddings()
+        ? null
+        : child("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false));
+  }
+
+  public LlamaConfig config() {
+    return config;
+  }
+
+  @Override
+  public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
+    long batch = inputIds.size(0);
+    long length = inputIds.size(1);
+    long past = cache == null ? 0 : cache.length();
+    CausalInputs.check(inputIds, attentionMask, past, config.maxPositions(), config.vocabSize());
+    Tensor positions = AttentionMask.positions(attentionMask, past, batch, length);
+    Tensor mask = AttentionMask.of(attentionMask, length, past + length, true);
+    Tensor h = model.forward(inputIds, positions, cache, mask);
+    return lmHead == null
+        ? Functional.linear(h, model.embedTokens.weight().value(), null)
+        : lmHead.forward(h);
+  }
+
+  @Override
+  public KvCache newCache() {
+    return new KvCache(config.numLayers());
+  }
+
+  @Override
+  public int vocabSize() {
+    return config.vocabSize();
+  }
+
+  @Override
+  public long contextLength() {
+    return config.maxPositions();
+  }
+
+  @Override
+  public String architecture() {
+    return "LlamaForCausalLM";
+  }
+
+  @Override
+  public String modelType() {
+    return config.modelType();
+  }
+
+  @Override
+  public Optional<String> parameterPath(String checkpointName) {
+    if (checkpointName.equals("lm_head.weight") && lmHead == null) {
+      return Optional.empty(); // some tied checkpoints also store the shared matrix
+    }
+    if (checkpointName.endsWith(".rotary_emb.inv_freq")) {
+      return Optional.empty(); // a buffer older checkpoints saved
+    }
+    return Optional.of(checkpointName);
+  }
+
+  /** {@code model}: embeddings, decoder layers and the final norm. */
+  static final class Backbone extends Module {
+    final Embedding embedTokens;
+    final ModuleList<LlamaDecoderLayer> layers;
+    final RmsNorm norm;
+    final RotaryEmbedding rope;
+
+    Backbone(LlamaConfig c) {
+      embedTokens = child("embed_tokens", new Embedding(c.vocabSize(), c.hiddenSize()));
+      layers = child("layers", new ModuleList<>());
+      for (int i = 0; i < c.numLayers(); i++) {
+        layers.add(new LlamaDecoderLayer(c, i));
+      }
+      norm = child("norm", new RmsNorm(c.hiddenSize(), c.rmsNormEps()));
+      rope = new RotaryEmbedding(
+          c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim()), c.maxPositions());
+    }
+
+    Tensor forward(Tensor ids, Tensor positions, KvCache cache, Tensor mask) {
+      Tensor h = embedTokens.forward(ids);
+      for (LlamaDecoderLayer layer : layers.asList()) {
+        h = layer.forward(h, rope, positions, cache, mask);
+      }
+      return norm.forward(h);
+    }
+  }
+}

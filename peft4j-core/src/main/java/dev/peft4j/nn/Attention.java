@@ -1,0 +1,67 @@
+package dev.peft4j.nn;
+
+import dev.peft4j.tensor.Functional;
+import dev.peft4j.tensor.Tensor;
+
+/**
+ * Multi-head attention after the projections: split heads, rotate (optionally), extend the
+ * cache, attend, merge heads. The architectures differ only in how they project q, k and v.
+ */
+public final class Attention {
+  private final int heads;
+  private final int kvHeads;
+  private final int headDim;
+  private final int layer;
+
+  /**
+   * @param heads query heads
+   * @param kvHeads key/value heads; {@code heads} must be a multiple (grouped-query attention)
+   * @param layer this layer's index in the {@link KvCache}
+   */
+  public Attention(int heads, int kvHeads, int headDim, int layer) {
+    if (heads % kvHeads != 0) {
+      throw new IllegalArgumentException(
+          "num_attention_heads (" + heads + ") must be a multiple of num_key_value_heads (" + kvHeads + ")");
+    }
+    this.heads = heads;
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.layer = layer;
+  }
+
+  /**
+   * @param q [B, T, heads*D]
+   * @param k [B, T, kvHeads*D]
+   * @param v [B, T, kvHeads*D]
+   * @param rope rotary embedding to apply to q and k, or null
+   * @param positions [B, T] position ids for {@code rope}
+   * @param cache cache to read and extend, or null
+   * @param mask boolean mask from {@link AttentionMask#of}, or null
+   * @return [B, T, heads*D]
+   */
+  public Tensor forward(Tensor q, Tensor k, Tensor v, RotaryEmbedding rope, Tensor positions,
+      KvCache cache, Tensor mask) {
+    return forward(q, k, v, rope, positions, cache, mask, 1.0 / Math.sqrt(headDim));
+  }
+
+  /** As above with an explicit softmax scale instead of {@code 1/sqrt(D)}. */
+  public Tensor forward(Tensor q, Tensor k, Tensor v, RotaryEmbedding rope, Tensor positions,
+      KvCache cache, Tensor mask, double scale) {
+    long b = q.size(0);
+    long t = q.size(1);
+    Tensor qh = q.view(b, t, heads, headDim).transpose(1, 2);   // [B, H, T, D]
+    Tensor kh = k.view(b, t, kvHeads, headDim).transpose(1, 2); // [B, Hkv, T, D]
+    Tensor vh = v.view(b, t, kvHeads, headDim).transpose(1, 2);
+    if (rope != null) {
+      qh = rope.apply(qh, positions);
+      kh = rope.apply(kh, positions);
+    }
+    if (cache != null) {
+      Tensor[] kv = cache.append(layer, kh, vh);
+      kh = kv[0];
+      vh = kv[1];
+    }
+    Tensor out = Functional.scaledDotProductAttention(qh, kh, vh, mask, scale);
+    return out.transpose(1, 2).reshape(b, t, (long) heads * headDim);
+  }
+}

@@ -1,0 +1,38 @@
+package dev.peft4j.nn;
+
+import dev.peft4j.tensor.Tensor;
+
+/**
+ * Keys and values of the positions a causal model has already processed, one pair per layer,
+ * so decoding a new token costs one position instead of the whole sequence.
+ */
+public final class KvCache {
+  private final Tensor[] keys;   // per layer: [B, Hkv, T, D]
+  private final Tensor[] values; // per layer: [B, Hkv, T, D]
+
+  public KvCache(int layers) {
+    this.keys = new Tensor[layers];
+    this.values = new Tensor[layers];
+  }
+
+  /** Number of positions cached (0 when empty). */
+  public long length() {
+    return keys[0] == null ? 0 : keys[0].size(2);
+  }
+
+  /**
+   * Appends this step's keys and values for {@code layer} and returns the full history.
+   * The cache owns the result; the previous tensors are released.
+   */
+  Tensor[] append(int layer, Tensor k, Tensor v) {
+    Tensor newK = keys[layer] == null ? k.copy() : Tensor.cat(2, keys[layer], k);
+    Tensor newV = values[layer] == null ? v.copy() : Tensor.cat(2, values[layer], v);
+    if (keys[layer] != null) {
+      keys[layer].close();
+      values[layer].close();
+    }
+    keys[layer] = newK.retain();
+    values[layer] = newV.retain();
+    return new Tensor[] {newK, newV};
+  }
+}

@@ -1,0 +1,68 @@
+package dev.peft4j.nn;
+
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Tensor;
+
+/**
+ * Rotary position embeddings (Su et al. 2021) in Hugging Face's "rotate half" layout:
+ * {@code x' = x cos(p θ) + rotate_half(x) sin(p θ)} with {@code rotate_half([a, b]) = [-b, a]}.
+ * The cos/sin tables for every position up to the context length are built once.
+ */
+public final class RotaryEmbedding {
+  private final long maxPositions;
+  private final Tensor cos; // [maxPositions, headDim]
+  private final Tensor sin; // [maxPositions, headDim]
+
+  /**
+   * @param inverseFrequencies θ_i for i in [0, headDim/2), already adjusted for any scaling
+   *     (see {@link RopeScaling})
+   */
+  public RotaryEmbedding(double[] inverseFrequencies, long maxPositions) {
+    this.maxPositions = maxPositions;
+    int half = inverseFrequencies.length;
+    int dim = 2 * half;
+    float[] cosTable = new float[Math.toIntExact(maxPositions * dim)];
+    float[] sinTable = new float[cosTable.length];
+    for (int p = 0; p < maxPositions; p++) {
+      for (int i = 0; i < half; i++) {
+        // HF computes the angle in float32: (float) p * (float) θ_i.
+        float angle = (float) p * (float) inverseFrequencies[i];
+        float c = (float) Math.cos(angle);
+        float s = (float) Math.sin(angle);
+        cosTable[p * dim + i] = c;
+        cosTable[p * dim + i + half] = c;
+        sinTable[p * dim + i] = s;
+        sinTable[p * dim + i + half] = s;
+      }
+    }
+    this.cos = Tensor.of(cosTable, maxPositions, dim).retain();
+    this.sin = Tensor.of(sinTable, maxPositions, dim).retain();
+  }
+
+  /**
+   * Rotates {@code x} [B, H, T, D] by the positions {@code positionIds} [B, T] (int64).
+   *
+   * @throws IllegalArgumentException if a position is beyond the context length
+   */
+  public Tensor apply(Tensor x, Tensor positionIds) {
+    long maxPos = (long) positionIds.max().item();
+    if (maxPos >= maxPositions) {
+      throw new IllegalArgumentException("position " + maxPos
+          + " is beyond the model's context length (max_position_embeddings = " + maxPositions + ")");
+    }
+    long b = positionIds.size(0);
+    long t = positionIds.size(1);
+    Tensor flat = positionIds.reshape(-1);
+    DType dtype = x.dtype();
+    Tensor c = cos.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype);
+    Tensor s = sin.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype);
+    return x.mul(c).add(rotateHalf(x).mul(s));
+  }
+
+  private static Tensor rotateHalf(Tensor x) {
+    long half = x.size(-1) / 2;
+    Tensor first = x.narrow(-1, 0, half);
+    Tensor second = x.narrow(-1, half, half);
+    return Tensor.cat(-1, second.neg(), first);
+  }
+}
