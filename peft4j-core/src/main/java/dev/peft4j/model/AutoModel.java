@@ -46,8 +46,11 @@ public final class AutoModel {
     return (CausalLm) model;
   }
 
-  /** The module tree for {@code config}; {@code checkpointNames} decides optional parts (BERT's pooler). */
-  static PretrainedModel create(HfConfig config, Set<String> checkpointNames) throws ModelFormatException {
+  /**
+   * The module tree for {@code config}, with no weights loaded; {@code checkpointNames} decides
+   * optional parts (BERT's pooler). For inspecting a model without reading its weights.
+   */
+  public static PretrainedModel create(HfConfig config, Set<String> checkpointNames) throws ModelFormatException {
     String type = config.modelType();
     switch (type) {
       case "llama":

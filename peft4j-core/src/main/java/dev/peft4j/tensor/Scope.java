@@ -44,11 +44,11 @@ public final class Scope implements AutoCloseable {
     }
     pointers.close();
     PointerScope outer = PointerScope.getInnerScope();
-    for (Pointer p : kept) {
-      if (outer != null) {
-        outer.attach(p); // the outer scope now holds the reference we took above
+    if (outer != null) {
+      for (Pointer p : kept) {
+        outer.attach(p);      // the outer scope takes its own reference ...
+        p.releaseReference(); // ... and ours, taken above, is returned
       }
-      p.releaseReference();
-    }
+    } // else the reference taken above is the tensor's own, released by close() or the GC
   }
 }

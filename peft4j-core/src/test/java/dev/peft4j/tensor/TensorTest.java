@@ -1,7 +1,11 @@
 package dev.peft4j.tensor;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import org.junit.jupiter.api.Test;
 
 class TensorTest {
@@ -11,5 +15,91 @@ class TensorTest {
       assertThat(Tensor.zeros(d, 2, 3).dtype()).as(d.name()).isEqualTo(d);
     }
     assertThat(Tensor.ofLongs(new long[] {1, 2, 3}, 1, 3).dtype()).isEqualTo(DType.I64);
+  }
+
+  @Test
+  void valuesAndShapesRoundTrip() {
+    Tensor t = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+    assertThat(t.shape()).containsExactly(2, 3);
+    assertThat(t.transpose(0, 1).toFloatArray()).containsExactly(1, 4, 2, 5, 3, 6);
+    assertThat(Tensor.ofLongs(new long[] {7, 8}, 2).add(1L).toLongArray()).containsExactly(8, 9);
+    assertThatThrownBy(() -> Tensor.of(new float[5], 2, 3)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("needs 6 values, got 5");
+  }
+
+  @Test
+  void fromBytesDecodesHalfPrecisionBitPatterns() {
+    // bf16 0x3F80 = 1.0, 0xC000 = -2.0; f16 0x3C00 = 1.0, 0x3800 = 0.5 (IEEE 754 encodings)
+    ByteBuffer bf16 = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putShort((short) 0x3F80).putShort((short) 0xC000).flip();
+    assertThat(Tensor.fromBytes(bf16, DType.BF16, 2).toFloatArray()).containsExactly(1f, -2f);
+    ByteBuffer f16 = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putShort((short) 0x3C00).putShort((short) 0x3800).flip();
+    assertThat(Tensor.fromBytes(f16, DType.F16, 2).toFloatArray()).containsExactly(1f, 0.5f);
+    assertThat(Tensor.fromBytes(bf16.rewind(), DType.BF16, 2).toBytes().array()).containsExactly(0x80, 0x3F, 0x00, 0xC0);
+  }
+
+  @Test
+  void rmsNormMatchesItsClosedForm() {
+    float[] x = {1, -2, 3, 0.5f};
+    double meanSquare = (1 + 4 + 9 + 0.25) / 4;
+    float[] w = {1, 2, 0.5f, -1};
+    float[] y = Functional.rmsNorm(Tensor.of(x, 1, 4), Tensor.of(w, 4), 1e-6).toFloatArray();
+    for (int i = 0; i < 4; i++) {
+      assertThat(y[i]).isCloseTo((float) (x[i] / Math.sqrt(meanSquare + 1e-6) * w[i]), within(1e-6f));
+    }
+  }
+
+  @Test
+  void attentionWithOneKeyReturnsItsValueAndMaskedKeysAreIgnored() {
+    Tensor q = Tensor.randn(DType.F32, 1, 2, 3, 4);
+    Tensor k = Tensor.randn(DType.F32, 1, 1, 2, 4);
+    Tensor v = Tensor.of(new float[] {1, 2, 3, 4, 9, 9, 9, 9}, 1, 1, 2, 4);
+    // only key 0 allowed: every query gets value 0, for both query heads sharing the kv head
+    Tensor mask = Tensor.of(new float[] {1, 0, 1, 0, 1, 0}, 1, 1, 3, 2).ne(0);
+    float[] out = Functional.scaledDotProductAttention(q, k, v, mask, 0.5).toFloatArray();
+    for (int i = 0; i < out.length; i += 4) {
+      assertThat(new float[] {out[i], out[i + 1], out[i + 2], out[i + 3]}).containsExactly(1, 2, 3, 4);
+    }
+  }
+
+  @Test
+  void scopeFreesWhatItDoesNotKeepAndMovesKeptTensorsOutward() {
+    Tensor kept;
+    Tensor movedOut;
+    Tensor freed;
+    try (Scope outer = Scope.open()) {
+      try (Scope inner = Scope.open()) {
+        freed = Tensor.ones(DType.F32, 2);
+        movedOut = inner.keep(Tensor.ones(DType.F32, 3));
+      }
+      assertThat(freed.handle().isNull()).isTrue();
+      assertThat(movedOut.handle().isNull()).isFalse();
+      assertThat(movedOut.sum().item()).isEqualTo(3.0);
+      kept = outer.keep(movedOut.mul(2.0));
+    }
+    assertThat(movedOut.handle().isNull()).as("owned by the outer scope, freed with it").isTrue();
+    assertThat(kept.sum().item()).isEqualTo(6.0);
+    kept.close();
+    assertThat(kept.handle().isNull()).isTrue();
+  }
+
+  @Test
+  void retainedTensorsOutliveTheirScope() {
+    Tensor weight;
+    try (Scope scope = Scope.open()) {
+      weight = Tensor.ones(DType.F32, 4).retain();
+    }
+    assertThat(weight.sum().item()).isEqualTo(4.0);
+  }
+
+  @Test
+  void noGradRestoresThePreviousMode() {
+    Tensor w = Tensor.ones(DType.F32, 2).requiresGrad(true);
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      assertThat(w.mul(2.0).requiresGrad()).isFalse();
+    }
+    Tensor loss = w.mul(3.0).sum();
+    assertThat(loss.requiresGrad()).isTrue();
+    loss.backward();
+    assertThat(w.grad().toFloatArray()).containsExactly(3, 3);
   }
 }
