@@ -4,9 +4,10 @@ import dev.peft4j.tensor.Tensor;
 
 /**
  * Keys and values of the positions a causal model has already processed, one pair per layer,
- * so decoding a new token costs one position instead of the whole sequence.
+ * so decoding a new token costs one position instead of the whole sequence. The cache
+ * outlives the scopes of the steps that fill it; {@link #close()} frees it.
  */
-public final class KvCache {
+public final class KvCache implements AutoCloseable {
   private final Tensor[] keys;   // per layer: [B, Hkv, T, D]
   private final Tensor[] values; // per layer: [B, Hkv, T, D]
 
@@ -18,6 +19,19 @@ public final class KvCache {
   /** Number of positions cached (0 when empty). */
   public long length() {
     return keys[0] == null ? 0 : keys[0].size(2);
+  }
+
+  /** Frees the cached tensors; the cache is empty afterwards. */
+  @Override
+  public void close() {
+    for (int i = 0; i < keys.length; i++) {
+      if (keys[i] != null) {
+        keys[i].close();
+        values[i].close();
+        keys[i] = null;
+        values[i] = null;
+      }
+    }
   }
 
   /**
