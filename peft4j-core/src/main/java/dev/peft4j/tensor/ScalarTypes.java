@@ -21,18 +21,16 @@ final class ScalarTypes {
     }
   }
 
+  /**
+   * The DType of a libtorch scalar type. Compares the native {@code value}: enum instances
+   * returned from native code do not carry the Java ordinal, so {@code switch} cannot be used.
+   */
   static DType toDType(ScalarType type) {
-    switch (type) {
-      case Float: return DType.F32;
-      case Half: return DType.F16;
-      case BFloat16: return DType.BF16;
-      case Double: return DType.F64;
-      case Long: return DType.I64;
-      case Int: return DType.I32;
-      case Char: return DType.I8;
-      case Byte: return DType.U8;
-      case Bool: return DType.BOOL;
-      default: throw new EngineException("libtorch scalar type " + type + " is not supported by peft4j");
+    for (DType d : DType.values()) {
+      if (of(d).value == type.value) {
+        return d;
+      }
     }
+    throw new EngineException("libtorch scalar type " + type + " is not supported by peft4j");
   }
 }

@@ -157,6 +157,11 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(handle.add(new Scalar(value)));
   }
 
+  /** Adds an integer; integer tensors stay integer (a double would promote them to float). */
+  public Tensor add(long value) {
+    return new Tensor(handle.add(new Scalar(value)));
+  }
+
   public Tensor sub(Tensor other) {
     return new Tensor(handle.sub(other.handle));
   }
@@ -236,6 +241,11 @@ public final class Tensor implements AutoCloseable {
   }
 
   public Tensor clampMin(double min) {
+    return new Tensor(handle.clamp_min(new Scalar(min)));
+  }
+
+  /** Clamps from below by an integer; integer tensors stay integer. */
+  public Tensor clampMin(long min) {
     return new Tensor(handle.clamp_min(new Scalar(min)));
   }
 
