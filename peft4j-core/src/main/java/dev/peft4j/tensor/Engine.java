@@ -52,6 +52,24 @@ public final class Engine {
     torch.manual_seed(seed);
   }
 
+  /** The state of libtorch's default CPU generator, for checkpoints. */
+  public static byte[] rngState() {
+    ensureLoaded();
+    try (Scope scope = Scope.open()) {
+      Tensor state = new Tensor(torch.getDefaultCPUGenerator().get_state());
+      return state.toBytes().array();
+    }
+  }
+
+  /** Restores a state from {@link #rngState()}, so sampling continues identically. */
+  public static void setRngState(byte[] state) {
+    ensureLoaded();
+    try (Scope scope = Scope.open()) {
+      torch.getDefaultCPUGenerator().set_state(
+          Tensor.fromBytes(java.nio.ByteBuffer.wrap(state), DType.U8, state.length).handle());
+    }
+  }
+
   /** Disables gradient recording on this thread until closed. */
   public static GradGuard noGrad() {
     ensureLoaded();

@@ -68,6 +68,22 @@ public final class Functional {
         q.handle(), k.handle(), v.handle(), optional(mask), 0.0, false, new DoubleOptional(scale), gqa));
   }
 
+  /**
+   * Mean cross-entropy of {@code logits} [N, C] against class ids {@code targets} [N] (int64);
+   * targets equal to -100 are ignored (Hugging Face's label-masking convention).
+   */
+  public static Tensor crossEntropy(Tensor logits, Tensor targets) {
+    return new Tensor(torch.cross_entropy(logits.handle(), targets.handle()));
+  }
+
+  /** Zeroes each element with probability {@code p} and scales the rest by 1/(1-p) when training. */
+  public static Tensor dropout(Tensor x, double p, boolean training) {
+    if (!training || p == 0) {
+      return x;
+    }
+    return new Tensor(torch.dropout(x.handle(), p, true));
+  }
+
   private static TensorOptional optional(Tensor t) {
     return t == null ? new TensorOptional() : new TensorOptional(t.handle());
   }

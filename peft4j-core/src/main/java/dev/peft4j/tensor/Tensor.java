@@ -400,6 +400,75 @@ public final class Tensor implements AutoCloseable {
     handle.backward();
   }
 
+  // ---------------------------------------------------------------- in place (optimizer updates, init)
+
+  /** {@code this += alpha * other}, in place. */
+  public Tensor add_(Tensor other, double alpha) {
+    handle.add_(other.handle, new Scalar(alpha));
+    return this;
+  }
+
+  /** {@code this *= value}, in place. */
+  public Tensor mul_(double value) {
+    handle.mul_(new Scalar(value));
+    return this;
+  }
+
+  /** {@code this += value * t1 * t2}, in place. */
+  public Tensor addcmul_(Tensor t1, Tensor t2, double value) {
+    handle.addcmul_(t1.handle, t2.handle, new Scalar(value));
+    return this;
+  }
+
+  /** {@code this += value * t1 / t2}, in place. */
+  public Tensor addcdiv_(Tensor t1, Tensor t2, double value) {
+    handle.addcdiv_(t1.handle, t2.handle, new Scalar(value));
+    return this;
+  }
+
+  public Tensor zero_() {
+    handle.zero_();
+    return this;
+  }
+
+  /** Fills with samples of U(low, high) from libtorch's seeded generator, in place. */
+  public Tensor uniform_(double low, double high) {
+    handle.uniform_(low, high, new org.bytedeco.pytorch.GeneratorOptional());
+    return this;
+  }
+
+  /** Fills with samples of N(mean, std²), in place. */
+  public Tensor normal_(double mean, double std) {
+    handle.normal_(mean, std, new org.bytedeco.pytorch.GeneratorOptional());
+    return this;
+  }
+
+  /** Drops the accumulated gradient (the next backward starts from none). */
+  public void clearGrad() {
+    handle.mutable_grad().reset();
+  }
+
+  /** Euclidean norm of all elements, as a scalar tensor. */
+  public Tensor norm() {
+    return new Tensor(torch.norm(handle));
+  }
+
+  /** Values gathered along {@code dim} at {@code index} ({@code torch.gather}). */
+  public Tensor gather(long dim, Tensor index) {
+    return new Tensor(handle.gather(dim, index.handle));
+  }
+
+  /** Sorted values and their original indices along {@code dim}: {values, indices}. */
+  public Tensor[] sort(long dim, boolean descending) {
+    org.bytedeco.pytorch.T_TensorTensor_T r = handle.sort(dim, descending);
+    return new Tensor[] {new Tensor(r.get0()), new Tensor(r.get1())};
+  }
+
+  /** {@code n} samples per row of this [B, V] probability matrix ({@code torch.multinomial}). */
+  public Tensor multinomial(long n) {
+    return new Tensor(torch.multinomial(handle, n));
+  }
+
   // ---------------------------------------------------------------- reading values
 
   /** All elements as float32, row-major. */

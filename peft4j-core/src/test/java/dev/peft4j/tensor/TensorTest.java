@@ -102,4 +102,30 @@ class TensorTest {
     loss.backward();
     assertThat(w.grad().toFloatArray()).containsExactly(3, 3);
   }
+
+  @Test
+  void rngStateRestoresTheSampleSequence() {
+    Engine.manualSeed(3);
+    Tensor.randn(DType.F32, 5);
+    byte[] state = Engine.rngState();
+    float[] first = Tensor.randn(DType.F32, 5).toFloatArray();
+    Engine.setRngState(state);
+    assertThat(Tensor.randn(DType.F32, 5).toFloatArray()).containsExactly(first);
+  }
+
+  @Test
+  void crossEntropyIgnoresMinus100AndMatchesClosedForm() {
+    Tensor logits = Tensor.of(new float[] {0, 0, 0, 5, 1, 1}, 2, 3);
+    Tensor targets = Tensor.ofLongs(new long[] {1, -100}, 2);
+    // only row 0 counts: uniform logits over 3 classes -> ln 3
+    assertThat(Functional.crossEntropy(logits, targets).item()).isCloseTo(Math.log(3), within(1e-6));
+  }
+
+  @Test
+  void clearGradDropsTheAccumulatedGradient() {
+    Tensor w = Tensor.ones(DType.F32, 2).requiresGrad(true);
+    w.mul(2.0).sum().backward();
+    w.clearGrad();
+    assertThat(w.grad()).isNull();
+  }
 }
