@@ -52,6 +52,15 @@ public final class HfConfig {
     return new HfConfig(root, source);
   }
 
+  /** The config as JSON text (for writing it beside saved weights). */
+  public String toJson() {
+    try {
+      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot serialise config from " + source, e);
+    }
+  }
+
   /** Where this config came from, for messages. */
   public String source() {
     return source;

@@ -33,6 +33,7 @@ public final class AutoModel {
     try (ShardedSafeTensors weights = ShardedSafeTensors.open(modelDir)) {
       PretrainedModel model = create(config, weights.names());
       WeightLoader.load(model, weights, options);
+      model.setSource(config, modelDir.toString());
       return model;
     }
   }

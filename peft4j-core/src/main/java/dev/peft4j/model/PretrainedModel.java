@@ -1,10 +1,29 @@
 package dev.peft4j.model;
 
+import dev.peft4j.io.HfConfig;
 import dev.peft4j.nn.Module;
 import java.util.Optional;
 
 /** A model whose module tree carries Hugging Face parameter names and loads from a checkpoint. */
 public abstract class PretrainedModel extends Module {
+  private HfConfig hfConfig;
+  private String sourceName;
+
+  /** Records where the model came from (set by {@link AutoModel}). */
+  final void setSource(HfConfig config, String name) {
+    this.hfConfig = config;
+    this.sourceName = name;
+  }
+
+  /** The config.json this model was built from, or null if built in code. */
+  public final HfConfig hfConfig() {
+    return hfConfig;
+  }
+
+  /** The directory or repo id the model was loaded from, or null. */
+  public final String sourceName() {
+    return sourceName;
+  }
 
   /** The Hugging Face class this model reproduces, e.g. {@code LlamaForCausalLM}. */
   public abstract String architecture();

@@ -34,6 +34,11 @@ public abstract class Module {
     return value;
   }
 
+  /** Unregisters child {@code name}; returns it, or null if there was none. */
+  protected final Module removeChild(String name) {
+    return children.remove(name);
+  }
+
   /** Direct children, in registration order. */
   public final Map<String, Module> children() {
     return Collections.unmodifiableMap(children);

@@ -1,0 +1,22 @@
+package dev.peft4j.nn;
+
+import dev.peft4j.tensor.Tensor;
+
+/**
+ * A learned change added to a {@link Projection}'s output — the "Linear output" hook site of the
+ * unified view (He et al. 2022): {@code y = W x + b + Δ(x)}. LoRA is one; the model code knows
+ * none by name.
+ */
+public interface OutputDelta {
+
+  /**
+   * The change to add, computed from the projection's input.
+   *
+   * @param input [..., in]
+   * @return [..., out]
+   */
+  Tensor apply(Tensor input);
+
+  /** Whether the delta contributes now (false while disabled or merged into the weight). */
+  boolean active();
+}

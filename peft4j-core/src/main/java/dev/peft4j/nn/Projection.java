@@ -1,0 +1,75 @@
+package dev.peft4j.nn;
+
+import dev.peft4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A linear map with a weight and an optional bias — {@link Linear} ([out, in] storage) or
+ * GPT-2's {@link Conv1D} ([in, out] storage) — whose output is a hook site: attached
+ * {@link OutputDelta}s are added to it. Merging methods change {@link #weight()} in place in
+ * its own storage layout ({@link #weightTransposed()}).
+ */
+public abstract sealed class Projection extends Module permits Linear, Conv1D {
+  private final long inFeatures;
+  private final long outFeatures;
+  private final List<OutputDelta> deltas = new ArrayList<>();
+
+  Projection(long inFeatures, long outFeatures) {
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+  }
+
+  public final long inFeatures() {
+    return inFeatures;
+  }
+
+  public final long outFeatures() {
+    return outFeatures;
+  }
+
+  /** The weight: [out, in] for a Linear, [in, out] for a Conv1D. */
+  public abstract Parameter weight();
+
+  /** The bias [out], or null. */
+  public abstract Parameter bias();
+
+  /** True when {@link #weight()} is stored [in, out] (Hugging Face's {@code fan_in_fan_out}). */
+  public abstract boolean weightTransposed();
+
+  /** {@code x W^T + b} without any delta. */
+  protected abstract Tensor baseForward(Tensor x);
+
+  /** @param x [..., in] @return [..., out]: the base map plus every active delta */
+  public final Tensor forward(Tensor x) {
+    Tensor y = baseForward(x);
+    for (OutputDelta d : deltas) {
+      if (d.active()) {
+        y = y.add(d.apply(x));
+      }
+    }
+    return y;
+  }
+
+  /** Registers {@code delta} as child module {@code name} and adds it to the output. */
+  public final <D extends Module & OutputDelta> D attachDelta(String name, D delta) {
+    child(name, delta);
+    deltas.add(delta);
+    return delta;
+  }
+
+  /** Removes the delta registered as {@code name}; returns it, or null if there is none. */
+  public final Module detachDelta(String name) {
+    Module removed = removeChild(name);
+    if (removed != null) {
+      deltas.remove(removed);
+    }
+    return removed;
+  }
+
+  /** The attached deltas in attachment order. */
+  public final List<OutputDelta> deltas() {
+    return Collections.unmodifiableList(deltas);
+  }
+}

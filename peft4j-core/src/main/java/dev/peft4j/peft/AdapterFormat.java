@@ -1,0 +1,109 @@
+package dev.peft4j.peft;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.io.PythonJson;
+import dev.peft4j.io.SafeTensorsFile;
+import dev.peft4j.io.SafeTensorsWriter;
+import dev.peft4j.io.TensorData;
+import dev.peft4j.io.TensorInfo;
+import dev.peft4j.nn.Parameter;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Hugging Face PEFT's two-file adapter layout: {@code adapter_config.json} (written as Python's
+ * {@code json.dumps(indent=2, sort_keys=True)}) and {@code adapter_model.safetensors} (metadata
+ * {@code {"format": "pt"}}). See docs/FORMATS.md.
+ */
+public final class AdapterFormat {
+  public static final String CONFIG_FILE = "adapter_config.json";
+  public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private AdapterFormat() {}
+
+  /** An adapter as read from disk: its config and tensors by saved name. */
+  public record Saved(PeftConfig config, Map<String, TensorData> tensors, String source) {}
+
+  /** Writes both files into {@code dir} (created if needed); each file is replaced atomically. */
+  public static void write(Path dir, PeftConfig config, Map<String, Parameter> tensors) throws IOException {
+    Files.createDirectories(dir);
+    Map<String, TensorData> data = new TreeMap<>();
+    try (Scope scope = Scope.open()) {
+      tensors.forEach((name, p) -> {
+        Tensor t = p.value();
+        data.put(name, new TensorData(t.dtype(), t.shape(), t.toBytes()));
+      });
+    }
+    SafeTensorsWriter.write(dir.resolve(WEIGHTS_FILE), data, Map.of("format", "pt"));
+    Path tmp = Files.createTempFile(dir, CONFIG_FILE, ".tmp");
+    Files.writeString(tmp, PythonJson.dumps(config.toJsonMap()), StandardCharsets.UTF_8);
+    Files.move(tmp, dir.resolve(CONFIG_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** Reads an adapter directory written by peft4j or by Hugging Face PEFT. */
+  public static Saved read(Path dir) throws IOException {
+    Path configFile = dir.resolve(CONFIG_FILE);
+    String text;
+    try {
+      text = Files.readString(configFile, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      throw new ModelFormatException("no " + CONFIG_FILE + " in " + dir + " (is this a PEFT adapter directory?)");
+    }
+    Map<String, Object> json;
+    try {
+      json = JSON.readValue(text, new TypeReference<LinkedHashMap<String, Object>>() {});
+    } catch (JsonProcessingException e) {
+      throw new ModelFormatException(configFile + " is not a valid JSON object: " + e.getOriginalMessage());
+    }
+    PeftConfig config = PeftMethods.parse(json, configFile.toString());
+    Path weights = dir.resolve(WEIGHTS_FILE);
+    if (!Files.exists(weights)) {
+      throw new ModelFormatException(Files.exists(dir.resolve("adapter_model.bin"))
+          ? dir + " has only adapter_model.bin (a pickle); peft4j reads adapter_model.safetensors"
+          : "no " + WEIGHTS_FILE + " in " + dir);
+    }
+    Map<String, TensorData> tensors = new LinkedHashMap<>();
+    try (SafeTensorsFile file = SafeTensorsFile.open(weights)) {
+      for (TensorInfo info : file.tensors()) {
+        tensors.put(info.name(), file.read(info.name()));
+      }
+    }
+    return new Saved(config, tensors, weights.toString());
+  }
+
+  /** Copies saved tensors into parameters of the same name, checking names and shapes first. */
+  static void copyInto(Map<String, Parameter> params, Map<String, TensorData> tensors, String source)
+      throws ModelFormatException {
+    for (Map.Entry<String, Parameter> e : params.entrySet()) {
+      TensorData d = tensors.get(e.getKey());
+      if (d == null) {
+        throw new ModelFormatException(source + " is missing '" + e.getKey() + "' (modules_to_save)");
+      }
+      if (!Arrays.equals(d.shape(), e.getValue().shape())) {
+        throw new ModelFormatException("tensor '" + e.getKey() + "' in " + source + " has shape "
+            + Arrays.toString(d.shape()) + " but the model needs " + Arrays.toString(e.getValue().shape()));
+      }
+    }
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      params.forEach((name, p) -> {
+        TensorData d = tensors.get(name);
+        p.value().copy_(Tensor.fromBytes(d.data(), d.dtype(), d.shape()));
+      });
+    }
+  }
+}

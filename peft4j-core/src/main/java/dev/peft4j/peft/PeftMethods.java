@@ -1,0 +1,34 @@
+package dev.peft4j.peft;
+
+import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.peft.lora.LoraAdapter;
+import dev.peft4j.peft.lora.LoraConfig;
+import dev.peft4j.peft.lora.LoraConfigJson;
+import java.util.Map;
+
+/** The registry of PEFT methods: one entry per {@code peft_type}, connecting config, parser and adapter. */
+final class PeftMethods {
+  private PeftMethods() {}
+
+  static Adapter attach(PretrainedModel model, PeftConfig config, String name, AdapterControl control) {
+    if (config instanceof LoraConfig) {
+      return LoraAdapter.attach(model, ((LoraConfig) config).withBaseModel(baseName(config, model)), name, control);
+    }
+    throw new IllegalArgumentException("unsupported PEFT config " + config.getClass().getName());
+  }
+
+  private static String baseName(PeftConfig config, PretrainedModel model) {
+    return config.baseModelNameOrPath() != null ? config.baseModelNameOrPath() : model.sourceName();
+  }
+
+  /** Parses {@code adapter_config.json} for its {@code peft_type}. */
+  static PeftConfig parse(Map<String, Object> json, String source) throws ModelFormatException {
+    Object type = json.get("peft_type");
+    if ("LORA".equals(type)) {
+      return LoraConfigJson.parse(json, source);
+    }
+    throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
+        + "' is not supported (supported: LORA)"));
+  }
+}

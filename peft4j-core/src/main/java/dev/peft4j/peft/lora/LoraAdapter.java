@@ -1,0 +1,168 @@
+package dev.peft4j.peft.lora;
+
+import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.io.TensorData;
+import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.nn.Module;
+import dev.peft4j.nn.Parameter;
+import dev.peft4j.nn.Projection;
+import dev.peft4j.peft.Adapter;
+import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/** LoRA attached to a model under one adapter name. */
+public final class LoraAdapter implements Adapter {
+  /** PEFT's prefix for tuner weights of a non-prompt method. */
+  static final String SAVED_PREFIX = "base_model.model.";
+
+  private final PretrainedModel model;
+  private final String name;
+  private final LoraTuner.Injection injection;
+  private final Map<String, Parameter> biases;
+  private final List<LoraDelta> mergeOrder = new ArrayList<>(); // for LIFO unmerge
+
+  private LoraAdapter(PretrainedModel model, String name, LoraTuner.Injection injection) {
+    this.model = model;
+    this.name = name;
+    this.injection = injection;
+    this.biases = LoraTuner.trainableBiases(model, injection);
+  }
+
+  /** Injects {@code config} into {@code model} as adapter {@code name}. */
+  public static LoraAdapter attach(PretrainedModel model, LoraConfig config, String name, AdapterControl control) {
+    return new LoraAdapter(model, name, LoraTuner.inject(model, config, name, control));
+  }
+
+  @Override
+  public PeftConfig config() {
+    return injection.config();
+  }
+
+  @Override
+  public List<String> targetedModules() {
+    return injection.targetedModules();
+  }
+
+  public Map<String, LoraDelta> deltas() {
+    return injection.deltas();
+  }
+
+  @Override
+  public Map<String, Parameter> trainableParameters() {
+    Map<String, Parameter> out = new LinkedHashMap<>();
+    injection.deltas().forEach((module, d) -> {
+      out.put(module + "." + name + ".lora_A", d.loraA());
+      out.put(module + "." + name + ".lora_B", d.loraB());
+    });
+    out.putAll(biases);
+    return out;
+  }
+
+  /**
+   * {@code <module>.lora_A.weight} / {@code .lora_B.weight}; trained biases as
+   * {@code <module>.base_layer.bias} on adapted layers (PEFT wraps them) and {@code <path>} elsewhere.
+   */
+  @Override
+  public Map<String, Parameter> savedTensors() {
+    Map<String, Parameter> out = new LinkedHashMap<>();
+    injection.deltas().forEach((module, d) -> {
+      out.put(SAVED_PREFIX + module + ".lora_A.weight", d.loraA());
+      out.put(SAVED_PREFIX + module + ".lora_B.weight", d.loraB());
+    });
+    biases.forEach((path, p) -> {
+      String module = path.substring(0, path.length() - ".bias".length());
+      boolean wrapped = injection.deltas().containsKey(module);
+      out.put(SAVED_PREFIX + (wrapped ? module + ".base_layer.bias" : path), p);
+    });
+    return out;
+  }
+
+  @Override
+  public void load(Map<String, TensorData> tensors, String source) throws ModelFormatException {
+    Map<String, Parameter> expected = savedTensors();
+    TreeSet<String> missing = new TreeSet<>(expected.keySet());
+    missing.removeAll(tensors.keySet());
+    TreeSet<String> unexpected = new TreeSet<>(tensors.keySet());
+    unexpected.removeAll(expected.keySet());
+    if (!missing.isEmpty() || !unexpected.isEmpty()) {
+      throw new ModelFormatException(source + " does not fit the LoRA layers its config creates on "
+          + model.architecture() + ": missing " + missing + ", unexpected " + unexpected);
+    }
+    for (Map.Entry<String, Parameter> e : expected.entrySet()) {
+      long[] shape = tensors.get(e.getKey()).shape();
+      if (!Arrays.equals(shape, e.getValue().shape())) {
+        throw new ModelFormatException("tensor '" + e.getKey() + "' in " + source + " has shape "
+            + Arrays.toString(shape) + " but this model needs " + Arrays.toString(e.getValue().shape())
+            + " (was the adapter trained for another base model?)");
+      }
+    }
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      expected.forEach((key, p) -> {
+        TensorData data = tensors.get(key);
+        Tensor value = Tensor.fromBytes(data.data(), data.dtype(), data.shape()).to(p.value().dtype());
+        p.value().copy_(value);
+      });
+    }
+  }
+
+  @Override
+  public boolean mergeable() {
+    return true;
+  }
+
+  @Override
+  public boolean merged() {
+    return !mergeOrder.isEmpty();
+  }
+
+  /**
+   * Adds every (α/r)·BA to its weight. All deltas are computed and checked finite first, so a
+   * failure leaves every weight unchanged. Merging twice is a no-op.
+   */
+  @Override
+  public void merge() {
+    if (merged()) {
+      return;
+    }
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      Map<LoraDelta, Tensor> updates = new LinkedHashMap<>();
+      injection.deltas().forEach((module, d) -> {
+        Tensor delta = d.deltaWeight();
+        if (!delta.allFinite()) {
+          throw new IllegalStateException("LoRA update of '" + module + "' has NaN or infinite values; nothing merged");
+        }
+        updates.put(d, delta);
+      });
+      updates.forEach((d, delta) -> {
+        d.mergeInto(delta);
+        mergeOrder.add(d);
+      });
+    }
+  }
+
+  /** Subtracts the merged deltas in reverse order of merging. */
+  @Override
+  public void unmerge() {
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      for (int i = mergeOrder.size() - 1; i >= 0; i--) {
+        mergeOrder.get(i).unmerge();
+      }
+      mergeOrder.clear();
+    }
+  }
+
+  @Override
+  public void unload() {
+    Map<String, Module> modules = model.namedModules();
+    injection.deltas().keySet().forEach(module -> ((Projection) modules.get(module)).detachDelta(name));
+  }
+}

@@ -1,0 +1,123 @@
+package dev.peft4j.peft.lora;
+
+import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.peft.ModuleSelector;
+import dev.peft4j.peft.TaskType;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Reads a LoRA {@code adapter_config.json}, rejecting PEFT features peft4j does not implement. */
+public final class LoraConfigJson {
+  /** Keys that change the math when set; peft4j refuses them rather than load a wrong model. */
+  private static final List<String> UNSUPPORTED_FLAGS = List.of("use_dora", "use_qalora", "lora_bias");
+  private static final List<String> UNSUPPORTED_OBJECTS = List.of(
+      "layer_replication", "trainable_token_indices", "target_parameters", "alora_invocation_tokens",
+      "use_bdlora", "arrow_config", "kasa_config", "monteclora_config", "velora_config");
+
+  private LoraConfigJson() {}
+
+  public static LoraConfig parse(Map<String, Object> json, String source) throws ModelFormatException {
+    for (String flag : UNSUPPORTED_FLAGS) {
+      if (Boolean.TRUE.equals(json.get(flag))) {
+        throw new ModelFormatException(source + ": " + flag + "=true is not supported by peft4j");
+      }
+    }
+    for (String key : UNSUPPORTED_OBJECTS) {
+      if (json.get(key) != null) {
+        throw new ModelFormatException(source + ": " + key + " is not supported by peft4j");
+      }
+    }
+    try {
+      LoraConfig.Builder b = LoraConfig.builder()
+          .r(intValue(json, "r", 8))
+          .loraAlpha(number(json, "lora_alpha", 8))
+          .loraDropout(number(json, "lora_dropout", 0))
+          .fanInFanOut(Boolean.TRUE.equals(json.get("fan_in_fan_out")))
+          .bias(LoraConfig.LoraBias.parse(String.valueOf(json.getOrDefault("bias", "none"))))
+          .useRslora(Boolean.TRUE.equals(json.get("use_rslora")))
+          .init(init(json.getOrDefault("init_lora_weights", Boolean.TRUE)))
+          .taskType(TaskType.parse((String) json.get("task_type")))
+          .baseModelNameOrPath((String) json.get("base_model_name_or_path"))
+          .inferenceMode(Boolean.TRUE.equals(json.get("inference_mode")));
+      if (json.get("target_modules") != null) {
+        b.targetModules(selector(json.get("target_modules")));
+      }
+      if (json.get("exclude_modules") != null) {
+        b.excludeModules(selector(json.get("exclude_modules")));
+      }
+      if (json.get("modules_to_save") != null) {
+        b.modulesToSave(strings(json.get("modules_to_save")));
+      }
+      Object layers = json.get("layers_to_transform");
+      if (layers != null) {
+        b.layersToTransform(layers instanceof Number ? List.of(((Number) layers).intValue())
+            : ((List<?>) layers).stream().map(x -> ((Number) x).intValue()).toList());
+      }
+      Object pattern = json.get("layers_pattern");
+      if (pattern != null) {
+        b.layersPattern(pattern instanceof String ? List.of((String) pattern) : strings(pattern));
+      }
+      b.rankPattern(map(json.get("rank_pattern"), v -> ((Number) v).intValue()));
+      b.alphaPattern(map(json.get("alpha_pattern"), v -> ((Number) v).doubleValue()));
+      return b.build();
+    } catch (IllegalArgumentException | ClassCastException e) {
+      throw new ModelFormatException(source + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static LoraConfig.LoraInit init(Object value) {
+    if (Boolean.TRUE.equals(value)) {
+      return LoraConfig.LoraInit.DEFAULT;
+    }
+    if (Boolean.FALSE.equals(value)) {
+      return LoraConfig.LoraInit.RANDOM;
+    }
+    if ("gaussian".equals(value)) {
+      return LoraConfig.LoraInit.GAUSSIAN;
+    }
+    throw new IllegalArgumentException("init_lora_weights=" + value + " is not supported (true, false, \"gaussian\")");
+  }
+
+  private static ModuleSelector selector(Object value) {
+    if (value instanceof List) {
+      return new ModuleSelector.Names(strings(value).stream().sorted().toList());
+    }
+    String s = (String) value;
+    return s.equals("all-linear") ? new ModuleSelector.AllLinear() : new ModuleSelector.Regex(s);
+  }
+
+  private static List<String> strings(Object list) {
+    return ((List<?>) list).stream().map(String::valueOf).toList();
+  }
+
+  private static int intValue(Map<String, Object> json, String key, int defaultValue) {
+    Object v = json.get(key);
+    if (v == null) {
+      return defaultValue;
+    }
+    if (!(v instanceof Number) || ((Number) v).doubleValue() != Math.rint(((Number) v).doubleValue())) {
+      throw new IllegalArgumentException(key + " must be an integer, got " + v);
+    }
+    return ((Number) v).intValue();
+  }
+
+  private static double number(Map<String, Object> json, String key, double defaultValue) {
+    Object v = json.get(key);
+    if (v == null) {
+      return defaultValue;
+    }
+    if (!(v instanceof Number)) {
+      throw new IllegalArgumentException(key + " must be a number, got " + v);
+    }
+    return ((Number) v).doubleValue();
+  }
+
+  private static <T> Map<String, T> map(Object value, java.util.function.Function<Object, T> convert) {
+    Map<String, T> out = new LinkedHashMap<>();
+    if (value != null) {
+      ((Map<?, ?>) value).forEach((k, v) -> out.put(String.valueOf(k), convert.apply(v)));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,106 @@
+package dev.peft4j.peft.lora;
+
+import dev.peft4j.nn.Module;
+import dev.peft4j.nn.OutputDelta;
+import dev.peft4j.nn.Parameter;
+import dev.peft4j.nn.Projection;
+import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Functional;
+import dev.peft4j.tensor.Tensor;
+
+/**
+ * The LoRA update of one projection (Hu et al. 2022, eq. 3): {@code Δh = (α/r) · B A x} with
+ * {@code lora_A} [r, in] and {@code lora_B} [out, r], computed as {@code ((x Aᵀ) Bᵀ)} so the
+ * full [out, in] matrix is never formed in the forward pass.
+ */
+public final class LoraDelta extends Module implements OutputDelta {
+  private final Projection host;
+  private final Parameter loraA; // [r, in]
+  private final Parameter loraB; // [out, r]
+  private final double scaling;
+  private final double dropout;
+  private final AdapterControl control;
+  private boolean merged;
+
+  LoraDelta(Projection host, int rank, double scaling, double dropout, LoraConfig.LoraInit init, AdapterControl control) {
+    this.host = host;
+    this.scaling = scaling;
+    this.dropout = dropout;
+    this.control = control;
+    this.loraA = parameter("lora_A", rank, host.inFeatures());
+    this.loraB = parameter("lora_B", host.outFeatures(), rank);
+    DType dtype = host.weight().value().dtype();
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      loraA.set(initA(init, rank, host.inFeatures()).to(dtype));
+      loraB.set(init == LoraConfig.LoraInit.RANDOM
+          ? kaimingUniform(host.outFeatures(), rank).to(dtype)
+          : Tensor.zeros(dtype, host.outFeatures(), rank));
+    }
+  }
+
+  private static Tensor initA(LoraConfig.LoraInit init, int rank, long in) {
+    if (init == LoraConfig.LoraInit.GAUSSIAN) {
+      return Tensor.zeros(DType.F32, rank, in).normal_(0, 1.0 / rank);
+    }
+    return kaimingUniform(rank, in);
+  }
+
+  /**
+   * PyTorch's default Linear init, {@code kaiming_uniform_(a=√5)}: U(-b, b) with
+   * b = gain·√(3/fan_in) = √(1/3)·√(3/fan_in) = 1/√fan_in.
+   */
+  private static Tensor kaimingUniform(long rows, long fanIn) {
+    double bound = 1.0 / Math.sqrt(fanIn);
+    return Tensor.zeros(DType.F32, rows, fanIn).uniform_(-bound, bound);
+  }
+
+  public Parameter loraA() {
+    return loraA;
+  }
+
+  public Parameter loraB() {
+    return loraB;
+  }
+
+  public double scaling() {
+    return scaling;
+  }
+
+  public boolean merged() {
+    return merged;
+  }
+
+  @Override
+  public boolean active() {
+    return control.enabled() && !merged;
+  }
+
+  /** @param x [..., in] @return (α/r) · B A dropout(x), [..., out] */
+  @Override
+  public Tensor apply(Tensor x) {
+    Tensor input = Functional.dropout(x, dropout, control.training());
+    return Functional.linear(Functional.linear(input, loraA.value(), null), loraB.value(), null).mul(scaling);
+  }
+
+  /** {@code (α/r) · B A} in the host weight's layout: [out, in], or [in, out] for Conv1D. */
+  public Tensor deltaWeight() {
+    Tensor delta = loraB.value().to(DType.F32).matmul(loraA.value().to(DType.F32)).mul(scaling);
+    return host.weightTransposed() ? delta.transpose(0, 1) : delta;
+  }
+
+  /** Adds {@code delta} (from {@link #deltaWeight()}) to the host weight; the delta stops contributing. */
+  void mergeInto(Tensor delta) {
+    Tensor w = host.weight().value();
+    w.copy_(w.to(DType.F32).add(delta));
+    merged = true;
+  }
+
+  /** Subtracts this adapter's delta from the host weight; the delta contributes again. */
+  void unmerge() {
+    Tensor w = host.weight().value();
+    w.copy_(w.to(DType.F32).sub(deltaWeight()));
+    merged = false;
+  }
+}
