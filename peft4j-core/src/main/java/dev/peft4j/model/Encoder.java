@@ -12,6 +12,9 @@ public interface Encoder {
    */
   EncoderOutput encode(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask);
 
+  /** Width of the hidden states. */
+  int hiddenSize();
+
   /**
    * @param lastHiddenState [B, T, hidden]
    * @param pooled [B, hidden] pooler output, or null when the model has no pooler

@@ -28,6 +28,11 @@ public final class BertForSequenceClassification extends PretrainedModel impleme
     return bert.encode(inputIds, tokenTypeIds, attentionMask);
   }
 
+  @Override
+  public int hiddenSize() {
+    return bert.hiddenSize();
+  }
+
   /** Class logits [B, numLabels]. */
   public Tensor classify(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
     return classifier.forward(encode(inputIds, tokenTypeIds, attentionMask).pooled());

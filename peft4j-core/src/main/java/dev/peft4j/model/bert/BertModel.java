@@ -59,6 +59,11 @@ public final class BertModel extends PretrainedModel implements Encoder {
   }
 
   @Override
+  public int hiddenSize() {
+    return config.hiddenSize();
+  }
+
+  @Override
   public String architecture() {
     return "BertModel";
   }

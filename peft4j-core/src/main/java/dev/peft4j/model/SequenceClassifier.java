@@ -1,0 +1,111 @@
+package dev.peft4j.model;
+
+import dev.peft4j.nn.Linear;
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Tensor;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A new classification head on an encoder: pooled hidden state → {@code classifier} Linear →
+ * class logits. For encoders exported without a pooler (e.g. sentence-transformers' MiniLM),
+ * mean pooling or the first token's state replaces BERT's pooler. The head is initialised as
+ * Hugging Face initialises heads, N(0, 0.02²) weights and zero bias, from libtorch's seeded
+ * generator.
+ */
+public final class SequenceClassifier extends PretrainedModel {
+  /** How a sequence of hidden states becomes one vector. */
+  public enum Pooling {
+    /** Mean over real (unpadded) positions. */
+    MEAN,
+    /** The first token's state ([CLS]). */
+    CLS,
+    /** The encoder's own pooler output. */
+    POOLER
+  }
+
+  private final PretrainedModel encoderModel;
+  private final Encoder encoder;
+  private final String encoderName;
+  private final Linear classifier;
+  private final Pooling pooling;
+  private final List<String> labels;
+
+  /**
+   * @param encoder the base encoder (e.g. a {@code BertModel}), registered under
+   *     {@code encoderName} (Hugging Face's prefix, {@code "bert"})
+   * @param labels class names; the head has one output per label
+   */
+  public SequenceClassifier(PretrainedModel encoder, String encoderName, List<String> labels, Pooling pooling) {
+    if (!(encoder instanceof Encoder)) {
+      throw new IllegalArgumentException(encoder.architecture() + " is not an encoder");
+    }
+    if (labels.size() < 2) {
+      throw new IllegalArgumentException("a classifier needs at least 2 labels, got " + labels);
+    }
+    this.encoderModel = child(encoderName, encoder);
+    this.encoder = (Encoder) encoder;
+    this.encoderName = encoderName;
+    this.pooling = pooling;
+    this.labels = List.copyOf(labels);
+    long hidden = this.encoder.hiddenSize();
+    this.classifier = child("classifier", new Linear(hidden, labels.size(), true));
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      DType dtype = encoder.namedParameters().values().iterator().next().value().dtype();
+      classifier.weight().set(Tensor.zeros(DType.F32, labels.size(), hidden).normal_(0, 0.02).to(dtype));
+      classifier.bias().set(Tensor.zeros(dtype, labels.size()));
+    }
+    setSource(encoder.hfConfig(), encoder.sourceName());
+  }
+
+  public List<String> labels() {
+    return labels;
+  }
+
+  public PretrainedModel encoder() {
+    return encoderModel;
+  }
+
+  /** Class logits [B, labels]. */
+  public Tensor classify(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+    Encoder.EncoderOutput out = encoder.encode(inputIds, tokenTypeIds, attentionMask);
+    return classifier.forward(pool(out, inputIds, attentionMask));
+  }
+
+  private Tensor pool(Encoder.EncoderOutput out, Tensor inputIds, Tensor attentionMask) {
+    Tensor h = out.lastHiddenState(); // [B, T, H]
+    switch (pooling) {
+      case CLS:
+        return h.select(1, 0);
+      case POOLER:
+        if (out.pooled() == null) {
+          throw new IllegalStateException(encoderModel.architecture() + " has no pooler; use MEAN or CLS pooling");
+        }
+        return out.pooled();
+      case MEAN:
+      default:
+        Tensor mask = (attentionMask == null ? Tensor.ones(DType.I64, inputIds.shape()) : attentionMask)
+            .to(h.dtype()).unsqueeze(-1);                              // [B, T, 1]
+        return h.mul(mask).sum(1, false).div(mask.sum(1, false).clampMin(1e-9)); // [B, H]
+    }
+  }
+
+  @Override
+  public String architecture() {
+    return encoderModel.architecture() + "+SequenceClassifier(" + pooling.name().toLowerCase() + ")";
+  }
+
+  @Override
+  public String modelType() {
+    return encoderModel.modelType();
+  }
+
+  @Override
+  public Optional<String> parameterPath(String checkpointName) {
+    if (checkpointName.startsWith("classifier.")) {
+      return Optional.of(checkpointName);
+    }
+    return encoderModel.parameterPath(checkpointName).map(p -> encoderName + "." + p);
+  }
+}
