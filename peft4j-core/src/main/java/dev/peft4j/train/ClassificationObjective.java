@@ -1,0 +1,55 @@
+package dev.peft4j.train;
+
+import dev.peft4j.data.Batch;
+import dev.peft4j.model.SequenceClassifier;
+import dev.peft4j.nn.Parameter;
+import dev.peft4j.peft.PeftModel;
+import dev.peft4j.tensor.Functional;
+import dev.peft4j.tensor.Tensor;
+import java.util.Map;
+
+/** Sequence classification: cross-entropy of the class logits against class ids; accuracy in evaluation. */
+public final class ClassificationObjective implements TrainingObjective<Batch> {
+  private final PeftModel peft;
+  private final SequenceClassifier model;
+  private final Map<String, Parameter> parameters;
+
+  public ClassificationObjective(PeftModel peft) {
+    if (!(peft.baseModel() instanceof SequenceClassifier)) {
+      throw new IllegalArgumentException(peft.baseModel().architecture() + " is not a SequenceClassifier");
+    }
+    this.peft = peft;
+    this.model = (SequenceClassifier) peft.baseModel();
+    this.parameters = peft.trainableParameters();
+  }
+
+  @Override
+  public Map<String, Parameter> trainableParameters() {
+    return parameters;
+  }
+
+  @Override
+  public Tensor loss(Batch batch) {
+    peft.setTraining(true);
+    return Functional.crossEntropy(logits(batch), batch.labels());
+  }
+
+  @Override
+  public EvalStats evaluate(Batch batch) {
+    peft.setTraining(false);
+    Tensor logits = logits(batch);
+    long n = batch.labels().size(0);
+    double lossSum = Functional.crossEntropy(logits, batch.labels()).item() * n;
+    long correct = (long) logits.argmax(1).eq(batch.labels()).sum().item();
+    return EvalStats.of(lossSum, n, correct);
+  }
+
+  @Override
+  public long tokens(Batch batch) {
+    return batch.realTokens();
+  }
+
+  private Tensor logits(Batch batch) {
+    return model.classify(batch.inputIds(), null, batch.attentionMask());
+  }
+}
