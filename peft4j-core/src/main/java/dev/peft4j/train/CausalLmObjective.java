@@ -7,6 +7,7 @@ import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Next-token prediction: the logits at position t are scored against the label at t + 1
@@ -16,14 +17,24 @@ import java.util.Map;
 public final class CausalLmObjective implements TrainingObjective<Batch> {
   private static final long IGNORE = -100;
 
-  private final PeftModel peft;
   private final CausalLm model;
   private final Map<String, Parameter> parameters;
+  private final Consumer<Boolean> trainingMode;
 
+  /** Trains {@code peft}'s adapter (dropout on in {@link #loss}, off in {@link #evaluate}). */
   public CausalLmObjective(PeftModel peft) {
-    this.peft = peft;
-    this.model = peft.causalLm();
-    this.parameters = peft.trainableParameters();
+    this(peft.causalLm(), peft.trainableParameters(), peft::setTraining);
+  }
+
+  private CausalLmObjective(CausalLm model, Map<String, Parameter> parameters, Consumer<Boolean> trainingMode) {
+    this.model = model;
+    this.parameters = parameters;
+    this.trainingMode = trainingMode;
+  }
+
+  /** Scores {@code model} as it is, for evaluation only (nothing to train). */
+  public static CausalLmObjective forEvaluation(CausalLm model) {
+    return new CausalLmObjective(model, Map.of(), training -> {});
   }
 
   @Override
@@ -33,13 +44,13 @@ public final class CausalLmObjective implements TrainingObjective<Batch> {
 
   @Override
   public Tensor loss(Batch batch) {
-    peft.setTraining(true);
+    trainingMode.accept(true);
     return shiftedLoss(batch);
   }
 
   @Override
   public EvalStats evaluate(Batch batch) {
-    peft.setTraining(false);
+    trainingMode.accept(false);
     Tensor targets = batch.labels().narrow(1, 1, batch.labels().size(1) - 1);
     long count = (long) targets.ne(IGNORE).sum().item();
     return EvalStats.of(count == 0 ? 0 : shiftedLoss(batch).item() * count, count);

@@ -7,20 +7,36 @@ import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /** Sequence classification: cross-entropy of the class logits against class ids; accuracy in evaluation. */
 public final class ClassificationObjective implements TrainingObjective<Batch> {
-  private final PeftModel peft;
   private final SequenceClassifier model;
   private final Map<String, Parameter> parameters;
+  private final Consumer<Boolean> trainingMode;
 
+  /** Trains {@code peft}'s adapter and head; its base model must be a {@link SequenceClassifier}. */
   public ClassificationObjective(PeftModel peft) {
+    this(classifier(peft), peft.trainableParameters(), peft::setTraining);
+  }
+
+  private ClassificationObjective(SequenceClassifier model, Map<String, Parameter> parameters,
+      Consumer<Boolean> trainingMode) {
+    this.model = model;
+    this.parameters = parameters;
+    this.trainingMode = trainingMode;
+  }
+
+  /** Scores {@code model} as it is, for evaluation only. */
+  public static ClassificationObjective forEvaluation(SequenceClassifier model) {
+    return new ClassificationObjective(model, Map.of(), training -> {});
+  }
+
+  private static SequenceClassifier classifier(PeftModel peft) {
     if (!(peft.baseModel() instanceof SequenceClassifier)) {
       throw new IllegalArgumentException(peft.baseModel().architecture() + " is not a SequenceClassifier");
     }
-    this.peft = peft;
-    this.model = (SequenceClassifier) peft.baseModel();
-    this.parameters = peft.trainableParameters();
+    return (SequenceClassifier) peft.baseModel();
   }
 
   @Override
@@ -30,13 +46,13 @@ public final class ClassificationObjective implements TrainingObjective<Batch> {
 
   @Override
   public Tensor loss(Batch batch) {
-    peft.setTraining(true);
+    trainingMode.accept(true);
     return Functional.crossEntropy(logits(batch), batch.labels());
   }
 
   @Override
   public EvalStats evaluate(Batch batch) {
-    peft.setTraining(false);
+    trainingMode.accept(false);
     Tensor logits = logits(batch);
     long n = batch.labels().size(0);
     double lossSum = Functional.crossEntropy(logits, batch.labels()).item() * n;
