@@ -1,14 +1,18 @@
 package dev.peft4j.cli;
 
+import dev.peft4j.io.hub.ModelLocator;
 import dev.peft4j.tensor.DType;
+import java.io.IOException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /** Options every model command takes. */
 final class CommonOptions {
-  @Option(names = "--model", required = true, paramLabel = "DIR",
-      description = "Hugging Face model directory (config.json + model.safetensors).")
-  Path model;
+  static final String MODEL_DESCRIPTION = "Model directory (config.json + model.safetensors), or a Hugging Face"
+      + " repo id org/name[@revision], found in the local Hugging Face cache or downloaded.";
+
+  @Option(names = "--model", required = true, paramLabel = "MODEL", description = MODEL_DESCRIPTION)
+  String model;
 
   @Option(names = "--dtype", defaultValue = "f32", paramLabel = "DTYPE",
       description = "Compute dtype: f32 (default), bf16 or f16.")
@@ -19,5 +23,18 @@ final class CommonOptions {
 
   DType computeDType() {
     return DType.parse(dtype);
+  }
+
+  /** The model directory {@code --model} names. */
+  Path modelDir() throws IOException {
+    return resolveModel(model);
+  }
+
+  /**
+   * Turns a {@code --model} argument into a directory: a local directory as given, otherwise a
+   * repo id through {@link ModelLocator} (cache, then download unless {@code HF_HUB_OFFLINE}).
+   */
+  static Path resolveModel(String model) throws IOException {
+    return ModelLocator.fromSystem().resolve(model);
   }
 }

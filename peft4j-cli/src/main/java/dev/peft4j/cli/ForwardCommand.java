@@ -44,7 +44,7 @@ final class ForwardCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long[][] rows = TokenIds.parse(inputIds);
-    PretrainedModel model = AutoModel.load(common.model, LoadOptions.defaults().withDType(common.computeDType()));
+    PretrainedModel model = AutoModel.load(common.modelDir(), LoadOptions.defaults().withDType(common.computeDType()));
     Map<String, Object> out = new LinkedHashMap<>();
     try (Scope scope = Scope.open(); Engine.GradGuard noGrad = Engine.noGrad()) {
       if (model instanceof CausalLm) {

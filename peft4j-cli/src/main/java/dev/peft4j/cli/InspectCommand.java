@@ -9,6 +9,7 @@ import dev.peft4j.nn.Module;
 import dev.peft4j.nn.ModuleList;
 import dev.peft4j.tensor.DType;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -23,8 +24,8 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "inspect", description = "Describe a model directory without loading its weights.")
 final class InspectCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
-  java.nio.file.Path model;
+  @Option(names = "--model", required = true, paramLabel = "MODEL", description = CommonOptions.MODEL_DESCRIPTION)
+  String model;
 
   @Option(names = "--verbose", description = "Print stack traces of errors.")
   boolean verbose;
@@ -33,9 +34,10 @@ final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    HfConfig config = HfConfig.read(model);
+    Path dir = CommonOptions.resolveModel(model);
+    HfConfig config = HfConfig.read(dir);
     PrintWriter w = spec.commandLine().getOut();
-    try (ShardedSafeTensors weights = ShardedSafeTensors.open(model)) {
+    try (ShardedSafeTensors weights = ShardedSafeTensors.open(dir)) {
       PretrainedModel m = AutoModel.create(config, weights.names());
       w.printf("architecture  %s (model_type %s)%n", m.architecture(), m.modelType());
       w.printf("parameters    %,d%n", m.parameterCount());

@@ -85,7 +85,7 @@ class CliTest {
     int code = Peft4j.run("forward", "--model", dir.resolve("nope").toString(), "--input-ids", "1,2");
     assertThat(code).isEqualTo(2);
     String message = err.toString(StandardCharsets.UTF_8).strip();
-    assertThat(message).startsWith("peft4j: error: ").contains("config.json").doesNotContain("\n");
+    assertThat(message).startsWith("peft4j: error: ").contains("is not a directory").doesNotContain("\n");
   }
 
   @Test
