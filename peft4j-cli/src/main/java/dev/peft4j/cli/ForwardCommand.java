@@ -1,11 +1,11 @@
 package dev.peft4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.Encoder;
 import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.SequenceClassifier;
 import dev.peft4j.model.bert.BertForSequenceClassification;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
@@ -32,6 +32,8 @@ final class ForwardCommand implements Callable<Integer> {
 
   @Mixin CommonOptions common;
 
+  @Mixin AdapterOption adapterOption;
+
   @Option(names = "--input-ids", required = true, paramLabel = "IDS",
       description = "Token ids: '1,5,7' or several sequences '1,5,7;1,9,4,2'.")
   String inputIds;
@@ -44,7 +46,8 @@ final class ForwardCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long[][] rows = TokenIds.parse(inputIds);
-    PretrainedModel model = AutoModel.load(common.modelDir(), LoadOptions.defaults().withDType(common.computeDType()));
+    PretrainedModel model = ModelSetup.load(common.modelDir(), adapterOption.adapter,
+        LoadOptions.defaults().withDType(common.computeDType()));
     Map<String, Object> out = new LinkedHashMap<>();
     try (Scope scope = Scope.open(); Engine.GradGuard noGrad = Engine.noGrad()) {
       if (model instanceof CausalLm) {
@@ -59,6 +62,8 @@ final class ForwardCommand implements Callable<Integer> {
         out.put("pooled", result.pooled() == null ? null : rowsOf(result.pooled()));
         if (model instanceof BertForSequenceClassification) {
           out.put("logits", rowsOf(((BertForSequenceClassification) model).classify(batch.ids(), null, batch.mask())));
+        } else if (model instanceof SequenceClassifier) {
+          out.put("logits", rowsOf(((SequenceClassifier) model).classify(batch.ids(), null, batch.mask())));
         }
       }
     }

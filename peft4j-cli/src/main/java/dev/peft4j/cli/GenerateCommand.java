@@ -6,7 +6,7 @@ import dev.peft4j.generate.GenerationConfig;
 import dev.peft4j.generate.GenerationResult;
 import dev.peft4j.generate.Generator;
 import dev.peft4j.generate.TextStreamer;
-import dev.peft4j.model.AutoModel;
+import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.LoadOptions;
 import dev.peft4j.text.Tokenizer;
@@ -38,6 +38,8 @@ import picocli.CommandLine.Model.CommandSpec;
     description = "Generate text with a causal language model.")
 final class GenerateCommand implements Callable<Integer> {
   @Mixin CommonOptions common;
+
+  @Mixin AdapterOption adapterOption;
 
   @Option(names = "--prompt", paramLabel = "TEXT",
       description = "Prompt text, encoded with the model's tokenizer.json; repeat for several prompts.")
@@ -91,7 +93,12 @@ final class GenerateCommand implements Callable<Integer> {
             + " needs a tokenizer, but " + dir + " has no tokenizer.json");
       }
       List<long[]> rows = tokenizer == null ? Arrays.asList(TokenIds.parse(inputIds)) : encode(tokenizer);
-      CausalLm model = AutoModel.loadCausalLm(dir, LoadOptions.defaults().withDType(common.computeDType()));
+      PretrainedModel loaded = ModelSetup.load(dir, adapterOption.adapter,
+          LoadOptions.defaults().withDType(common.computeDType()));
+      if (!(loaded instanceof CausalLm)) {
+        throw new IllegalArgumentException(dir + " holds a " + loaded.architecture() + ", not a causal language model");
+      }
+      CausalLm model = (CausalLm) loaded;
       Generator generator = new Generator(model, tokenizer);
       PrintWriter out = spec.commandLine().getOut();
       if (json) {

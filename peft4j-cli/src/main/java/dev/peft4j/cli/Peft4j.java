@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "peft4j 0.1.0",
     description = "Parameter-efficient fine-tuning of transformer models on the JVM.",
-    subcommands = {GenerateCommand.class, ForwardCommand.class, InspectCommand.class, ImportOnnxCommand.class,
+    subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, ForwardCommand.class,
+        MergeCommand.class, InspectCommand.class, ImportOnnxCommand.class,
         CommandLine.HelpCommand.class})
 public final class Peft4j {
   static final int ERROR_EXIT = 2;

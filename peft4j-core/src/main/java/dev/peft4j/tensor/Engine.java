@@ -24,6 +24,12 @@ public final class Engine {
       } catch (UnsatisfiedLinkError | RuntimeException e) {
         throw new EngineException("could not load the libtorch natives: " + e.getMessage(), e);
       }
+      if (System.getenv("OMP_WAIT_POLICY") == null && System.getenv("OPENBLAS_NUM_THREADS") == null) {
+        // libtorch's OpenMP pool and OpenBLAS's own pool both spin-wait; on a small machine the
+        // two oversubscribe the cores and every op stalls (~10x slower on 2 cores). One BLAS
+        // thread avoids that; OMP_WAIT_POLICY=PASSIVE (set by bin/peft4j) is faster still.
+        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
+      }
       String threads = System.getProperty("peft4j.threads");
       if (threads != null) {
         torch.set_num_threads(Integer.parseInt(threads));

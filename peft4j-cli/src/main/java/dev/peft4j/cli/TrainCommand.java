@@ -1,0 +1,209 @@
+package dev.peft4j.cli;
+
+import dev.peft4j.data.Batch;
+import dev.peft4j.data.DataLoader;
+import dev.peft4j.data.Dataset;
+import dev.peft4j.data.DatasetFormat;
+import dev.peft4j.data.EncodedExample;
+import dev.peft4j.data.ExampleTokenizer;
+import dev.peft4j.data.LabelSet;
+import dev.peft4j.model.AutoModel;
+import dev.peft4j.model.Encoder;
+import dev.peft4j.model.LoadOptions;
+import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.SequenceClassifier;
+import dev.peft4j.peft.Peft;
+import dev.peft4j.peft.PeftModel;
+import dev.peft4j.peft.TaskType;
+import dev.peft4j.peft.lora.LoraConfig;
+import dev.peft4j.text.Tokenizer;
+import dev.peft4j.train.AdamWConfig;
+import dev.peft4j.train.BatchSource;
+import dev.peft4j.train.CausalLmObjective;
+import dev.peft4j.train.ClassificationObjective;
+import dev.peft4j.train.DataLoaderSource;
+import dev.peft4j.train.EvalResult;
+import dev.peft4j.train.Evaluation;
+import dev.peft4j.train.LrSchedule;
+import dev.peft4j.train.Trainer;
+import dev.peft4j.train.TrainingObjective;
+import dev.peft4j.train.TrainingResult;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code peft4j train}: fine-tunes a frozen model with a PEFT method on a JSONL dataset, evaluates
+ * before and after, and saves the adapter (Hugging Face PEFT format), {@code metrics.jsonl} and a
+ * loss curve to {@code --output}.
+ */
+@Command(name = "train", description = "Fine-tune a model with a PEFT method.")
+final class TrainCommand implements Callable<Integer> {
+  @Mixin CommonOptions common;
+
+  @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training data (JSONL).")
+  Path data;
+
+  @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out data (JSONL), evaluated before, during and after training.")
+  Path evalData;
+
+  @Option(names = "--format", defaultValue = "auto", paramLabel = "FORMAT",
+      description = "text, prompt-completion, alpaca, chat, classification, or auto (from the first line's keys).")
+  String format;
+
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora.")
+  String method;
+
+  @Option(names = "--r", defaultValue = "8", description = "LoRA rank.") int rank;
+  @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (scaling alpha/r).") double alpha;
+  @Option(names = "--lora-dropout", defaultValue = "0", description = "Dropout on the LoRA input.") double loraDropout;
+  @Option(names = "--target", split = ",", paramLabel = "MODULE",
+      description = "Modules to adapt (names or suffixes, comma-separated, or all-linear); default per architecture.")
+  List<String> targets;
+
+  @Option(names = "--epochs", defaultValue = "3") int epochs;
+  @Option(names = "--max-steps", defaultValue = "0", description = "Optimizer steps; overrides --epochs when > 0.") long maxSteps;
+  @Option(names = "--batch-size", defaultValue = "8") int batchSize;
+  @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step.") int gradAccum;
+  @Option(names = "--lr", defaultValue = "5e-4") double lr;
+  @Option(names = "--weight-decay", defaultValue = "0.01") double weightDecay;
+  @Option(names = "--schedule", defaultValue = "linear", description = "linear, cosine or constant (all with warmup).") String schedule;
+  @Option(names = "--warmup-ratio", defaultValue = "0.1") double warmupRatio;
+  @Option(names = "--max-grad-norm", defaultValue = "1.0") double maxGradNorm;
+  @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps (0: once per epoch).") int evalEvery;
+  @Option(names = "--early-stopping", defaultValue = "0", description = "Stop after N evaluations without improvement (0: off).") int patience;
+  @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps (0: once per epoch).") int saveEvery;
+  @Option(names = "--max-length", defaultValue = "256", description = "Tokens per example (longer ones are truncated).") int maxLength;
+  @Option(names = "--pooling", defaultValue = "mean", description = "Classification pooling: mean, cls or pooler.") String pooling;
+  @Option(names = "--seed", defaultValue = "42") long seed;
+  @Option(names = "--skip-malformed", description = "Skip and count malformed data lines instead of failing.") boolean skipMalformed;
+  @Option(names = "--resume", description = "Continue from the newest checkpoint in --output.") boolean resume;
+  @Option(names = "--no-progress", description = "Print log lines instead of a progress bar.") boolean noProgress;
+  @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where the adapter, checkpoints and metrics go.")
+  Path output;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!method.equals("lora")) {
+      throw new IllegalArgumentException("--method " + method + " is not available yet (available: lora)");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    Path modelDir = common.modelDir();
+    try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
+      Dataset train = Datasets.read(data, format, skipMalformed);
+      Dataset eval = evalData == null ? null : Datasets.read(evalData, format, skipMalformed);
+      boolean classification = train.format().orElseThrow() == DatasetFormat.CLASSIFICATION;
+      LabelSet labels = classification ? LabelSet.fromDataset(train) : null;
+      PretrainedModel model = loadModel(modelDir, labels);
+      PeftModel peft = Peft.wrap(model, loraConfig(classification, modelDir));
+      out.println(peft.trainableParametersSummary());
+
+      ExampleTokenizer encoder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength).labels(labels).build();
+      BatchSource<Batch> trainBatches = loader(encoder.encodeAll(train), tokenizer, true);
+      BatchSource<Batch> evalBatches = eval == null ? null : loader(encoder.encodeAll(eval), tokenizer, false);
+      TrainingObjective<Batch> objective = classification ? new ClassificationObjective(peft) : new CausalLmObjective(peft);
+
+      if (evalBatches != null) {
+        out.println("before training: " + describe(Evaluation.run(objective, evalBatches, 0)));
+      }
+      long steps = maxSteps > 0 ? maxSteps
+          : (long) Math.ceil((double) trainBatches.batchesPerEpoch() * epochs / gradAccum);
+      Trainer<Batch> trainer = trainer(objective, trainBatches, evalBatches, steps, out);
+      TrainingResult result = resume ? trainer.trainOrResume() : trainer.train();
+      out.printf(Locale.ROOT, "trained %d steps (%s), last loss %.4f%n", result.steps(), result.stopReason(), result.lastLoss());
+      if (evalBatches != null) {
+        out.println("after training:  " + describe(Evaluation.run(objective, evalBatches, result.steps())));
+      }
+      peft.save(output);
+      if (labels != null) {
+        Files.writeString(output.resolve(ModelSetup.LABELS_FILE), dev.peft4j.io.PythonJson.dumps(labels.names()));
+      }
+      out.println("adapter saved to " + output);
+    }
+    out.flush();
+    return 0;
+  }
+
+  private PretrainedModel loadModel(Path modelDir, LabelSet labels) throws java.io.IOException {
+    PretrainedModel base = AutoModel.load(modelDir, LoadOptions.defaults().withDType(common.computeDType()));
+    if (labels == null) {
+      if (!(base instanceof dev.peft4j.model.CausalLm)) {
+        throw new IllegalArgumentException(base.architecture() + " is not a causal LM; language-modelling data needs one");
+      }
+      return base;
+    }
+    if (!(base instanceof Encoder)) {
+      throw new IllegalArgumentException("classification data needs an encoder model (BERT), got " + base.architecture());
+    }
+    dev.peft4j.tensor.Engine.manualSeed(seed); // the new head's initialisation
+    return ModelSetup.classifier(base, labels.names(), pooling);
+  }
+
+  private LoraConfig loraConfig(boolean classification, Path modelDir) {
+    LoraConfig.Builder b = LoraConfig.builder().r(rank).loraAlpha(alpha).loraDropout(loraDropout)
+        .taskType(classification ? TaskType.SEQ_CLS : TaskType.CAUSAL_LM)
+        .baseModelNameOrPath(common.model);
+    if (targets != null && !targets.isEmpty()) {
+      if (targets.size() == 1 && targets.get(0).equals("all-linear")) {
+        b.allLinear();
+      } else {
+        b.targetModules(targets.toArray(new String[0]));
+      }
+    }
+    if (classification) {
+      b.modulesToSave("classifier");
+    }
+    return b.build();
+  }
+
+  private BatchSource<Batch> loader(List<EncodedExample> examples, Tokenizer tokenizer, boolean shuffle) {
+    return new DataLoaderSource(DataLoader.builder(examples).batchSize(batchSize).padIdFrom(tokenizer)
+        .shuffle(shuffle).seed(seed).build());
+  }
+
+  private Trainer<Batch> trainer(TrainingObjective<Batch> objective, BatchSource<Batch> trainBatches,
+      BatchSource<Batch> evalBatches, long steps, PrintWriter out) {
+    long warmup = Math.round(steps * warmupRatio);
+    LrSchedule lrSchedule;
+    switch (schedule) {
+      case "linear": lrSchedule = LrSchedule.linear(warmup, steps); break;
+      case "cosine": lrSchedule = LrSchedule.cosine(warmup, steps); break;
+      case "constant": lrSchedule = LrSchedule.constantWithWarmup(warmup); break;
+      default: throw new IllegalArgumentException("--schedule must be linear, cosine or constant, got '" + schedule + "'");
+    }
+    int stepsPerEpoch = (int) Math.max(1, trainBatches.batchesPerEpoch() / gradAccum);
+    Trainer.Builder<Batch> b = Trainer.builder(objective, trainBatches)
+        .optimizer(AdamWConfig.withLr(lr).withWeightDecay(weightDecay))
+        .schedule(lrSchedule)
+        .maxSteps(steps)
+        .gradientAccumulation(gradAccum)
+        .clipGradNorm(maxGradNorm)
+        .seed(seed)
+        .outputDir(output)
+        .checkpointEvery(saveEvery > 0 ? saveEvery : stepsPerEpoch)
+        .listener(noProgress ? new LogLines(out) : new ProgressListener(steps));
+    if (evalBatches != null) {
+      b.evalData(evalBatches).evalEvery(evalEvery > 0 ? evalEvery : stepsPerEpoch);
+      if (patience > 0) {
+        b.earlyStoppingPatience(patience);
+      }
+    }
+    return b.build();
+  }
+
+  private static String describe(EvalResult r) {
+    String s = String.format(Locale.ROOT, "loss %.4f, perplexity %.3f", r.loss(), r.perplexity());
+    return r.accuracy().isPresent()
+        ? String.format(Locale.ROOT, "accuracy %.1f%% (%s)", 100 * r.accuracy().getAsDouble(), s) : s;
+  }
+}
