@@ -15,7 +15,6 @@ import dev.peft4j.model.SequenceClassifier;
 import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.peft.TaskType;
-import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.text.Tokenizer;
 import dev.peft4j.train.AdamWConfig;
 import dev.peft4j.train.BatchSource;
@@ -59,15 +58,7 @@ final class TrainCommand implements Callable<Integer> {
       description = "text, prompt-completion, alpaca, chat, classification, or auto (from the first line's keys).")
   String format;
 
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora.")
-  String method;
-
-  @Option(names = "--r", defaultValue = "8", description = "LoRA rank.") int rank;
-  @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (scaling alpha/r).") double alpha;
-  @Option(names = "--lora-dropout", defaultValue = "0", description = "Dropout on the LoRA input.") double loraDropout;
-  @Option(names = "--target", split = ",", paramLabel = "MODULE",
-      description = "Modules to adapt (names or suffixes, comma-separated, or all-linear); default per architecture.")
-  List<String> targets;
+  @Mixin MethodOptions methodOptions;
 
   @Option(names = "--epochs", defaultValue = "3") int epochs;
   @Option(names = "--max-steps", defaultValue = "0", description = "Optimizer steps; overrides --epochs when > 0.") long maxSteps;
@@ -94,9 +85,6 @@ final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!method.equals("lora")) {
-      throw new IllegalArgumentException("--method " + method + " is not available yet (available: lora)");
-    }
     PrintWriter out = spec.commandLine().getOut();
     Path modelDir = common.modelDir();
     try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
@@ -105,7 +93,8 @@ final class TrainCommand implements Callable<Integer> {
       boolean classification = train.format().orElseThrow() == DatasetFormat.CLASSIFICATION;
       LabelSet labels = classification ? LabelSet.fromDataset(train) : null;
       PretrainedModel model = loadModel(modelDir, labels);
-      PeftModel peft = Peft.wrap(model, loraConfig(classification, modelDir));
+      PeftModel peft = Peft.wrap(model, methodOptions.build(classification ? TaskType.SEQ_CLS : TaskType.CAUSAL_LM,
+          classification ? List.of("classifier") : null, common.model));
       out.println(peft.trainableParametersSummary());
 
       ExampleTokenizer encoder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength).labels(labels).build();
@@ -147,23 +136,6 @@ final class TrainCommand implements Callable<Integer> {
     }
     dev.peft4j.tensor.Engine.manualSeed(seed); // the new head's initialisation
     return ModelSetup.classifier(base, labels.names(), pooling);
-  }
-
-  private LoraConfig loraConfig(boolean classification, Path modelDir) {
-    LoraConfig.Builder b = LoraConfig.builder().r(rank).loraAlpha(alpha).loraDropout(loraDropout)
-        .taskType(classification ? TaskType.SEQ_CLS : TaskType.CAUSAL_LM)
-        .baseModelNameOrPath(common.model);
-    if (targets != null && !targets.isEmpty()) {
-      if (targets.size() == 1 && targets.get(0).equals("all-linear")) {
-        b.allLinear();
-      } else {
-        b.targetModules(targets.toArray(new String[0]));
-      }
-    }
-    if (classification) {
-      b.modulesToSave("classifier");
-    }
-    return b.build();
   }
 
   private BatchSource<Batch> loader(List<EncodedExample> examples, Tokenizer tokenizer, boolean shuffle) {

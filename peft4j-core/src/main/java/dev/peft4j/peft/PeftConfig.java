@@ -17,6 +17,9 @@ public interface PeftConfig {
   /** The base model this adapter was made for (path or repo id); may be null. */
   String baseModelNameOrPath();
 
+  /** Modules trained in full and saved with the adapter ({@code modules_to_save}), or null. */
+  java.util.List<String> modulesToSave();
+
   /** Every field Hugging Face PEFT writes for this method, by its JSON name. */
   Map<String, Object> toJsonMap();
 }

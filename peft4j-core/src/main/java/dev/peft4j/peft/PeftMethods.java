@@ -7,13 +7,18 @@ import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.LoraConfigJson;
 import java.util.Map;
 
-/** The registry of PEFT methods: one entry per {@code peft_type}, connecting config, parser and adapter. */
+/**
+ * The registry of PEFT methods: one entry per {@code peft_type}, connecting its config class, its
+ * adapter_config.json parser and the adapter that attaches it to a model. A new method adds one
+ * case to {@link #attach} and one to {@link #parse}.
+ */
 final class PeftMethods {
   private PeftMethods() {}
 
   static Adapter attach(PretrainedModel model, PeftConfig config, String name, AdapterControl control) {
+    String base = baseName(config, model);
     if (config instanceof LoraConfig) {
-      return LoraAdapter.attach(model, ((LoraConfig) config).withBaseModel(baseName(config, model)), name, control);
+      return LoraAdapter.attach(model, ((LoraConfig) config).withBaseModel(base), name, control);
     }
     throw new IllegalArgumentException("unsupported PEFT config " + config.getClass().getName());
   }

@@ -39,17 +39,12 @@ public final class PeftModel {
    */
   static PeftModel wrap(PretrainedModel base, PeftConfig config) {
     AdapterControl control = new AdapterControl();
-    ModulesToSave saved = new ModulesToSave(base, modulesToSaveOf(config));
+    ModulesToSave saved = new ModulesToSave(base, config.modulesToSave());
     Adapter adapter = PeftMethods.attach(base, config, DEFAULT_ADAPTER, control);
     base.freeze();
     adapter.trainableParameters().values().forEach(p -> p.setTrainable(true));
     saved.parameters().values().forEach(p -> p.setTrainable(true));
     return new PeftModel(base, adapter, saved, control);
-  }
-
-  private static java.util.List<String> modulesToSaveOf(PeftConfig config) {
-    return config instanceof dev.peft4j.peft.lora.LoraConfig
-        ? ((dev.peft4j.peft.lora.LoraConfig) config).modulesToSave() : null;
   }
 
   /**
