@@ -6,19 +6,25 @@ import dev.peft4j.tensor.Tensor;
 /**
  * Multi-head attention after the projections: split heads, rotate (optionally), extend the
  * cache, attend, merge heads. The architectures differ only in how they project q, k and v.
+ * Its {@link KvSite} is the attention K/V hook site: prefix keys/values join the layer's own in
+ * the softmax (prepended on the first pass of a sequence and then held by the cache), and
+ * separately softmaxed attentions are added to the output before the heads are merged.
  */
 public final class Attention {
   private final int heads;
   private final int kvHeads;
   private final int headDim;
   private final int layer;
+  private final KvSite site;
 
   /**
    * @param heads query heads
    * @param kvHeads key/value heads; {@code heads} must be a multiple (grouped-query attention)
    * @param layer this layer's index in the {@link KvCache}
+   * @param hiddenSize width of the hidden states the layer projects
+   * @param projection the layer's key/value projection, offered to K/V deltas
    */
-  public Attention(int heads, int kvHeads, int headDim, int layer) {
+  public Attention(int heads, int kvHeads, int headDim, int layer, long hiddenSize, KvSite.Projection projection) {
     if (heads % kvHeads != 0) {
       throw new IllegalArgumentException(
           "num_attention_heads (" + heads + ") must be a multiple of num_key_value_heads (" + kvHeads + ")");
@@ -27,6 +33,12 @@ public final class Attention {
     this.kvHeads = kvHeads;
     this.headDim = headDim;
     this.layer = layer;
+    this.site = new KvSite(layer, heads, kvHeads, headDim, hiddenSize, projection);
+  }
+
+  /** This layer's attention K/V hook site. */
+  public KvSite kvSite() {
+    return site;
   }
 
   /**
@@ -36,7 +48,8 @@ public final class Attention {
    * @param rope rotary embedding to apply to q and k, or null
    * @param positions [B, T] position ids for {@code rope}
    * @param cache cache to read and extend, or null
-   * @param mask boolean mask from {@link AttentionMask#of}, or null
+   * @param mask boolean mask from {@link AttentionMask#of} (or {@link VirtualInputs#attentionMask})
+   *     covering prefix, cached and new keys; or null
    * @return [B, T, heads*D]
    */
   public Tensor forward(Tensor q, Tensor k, Tensor v, RotaryEmbedding rope, Tensor positions,
@@ -56,12 +69,20 @@ public final class Attention {
       qh = rope.apply(qh, positions);
       kh = rope.apply(kh, positions);
     }
+    if (cache == null || cache.isEmpty(layer)) {
+      Tensor[] prefix = site.prefix(b, kh.dtype()); // [B, Hkv, P, D] each, or null
+      if (prefix != null) {
+        kh = Tensor.cat(2, prefix[0], kh);
+        vh = Tensor.cat(2, prefix[1], vh);
+      }
+    }
     if (cache != null) {
       Tensor[] kv = cache.append(layer, kh, vh);
       kh = kv[0];
       vh = kv[1];
     }
-    Tensor out = Functional.scaledDotProductAttention(qh, kh, vh, mask, scale);
+    Tensor out = Functional.scaledDotProductAttention(qh, kh, vh, mask, scale); // [B, H, T, D]
+    out = site.addSeparate(out, qh, scale);
     return out.transpose(1, 2).reshape(b, t, (long) heads * headDim);
   }
 }

@@ -10,6 +10,8 @@ import dev.peft4j.tensor.Tensor;
 public final class KvCache implements AutoCloseable {
   private final Tensor[] keys;   // per layer: [B, Hkv, T, D]
   private final Tensor[] values; // per layer: [B, Hkv, T, D]
+  private long virtualLength;    // leading positions that are virtual (see VirtualInputs)
+  private Tensor virtualMask;    // bool [B, virtualLength] of the rows using them, or null for all
 
   public KvCache(int layers) {
     this.keys = new Tensor[layers];
@@ -21,9 +23,38 @@ public final class KvCache implements AutoCloseable {
     return keys[0] == null ? 0 : keys[0].size(2);
   }
 
+  /**
+   * How many of the cached positions are virtual (prefix keys/values and virtual tokens added by
+   * PEFT methods, see {@link VirtualInputs}); the caller's attention mask covers only the others.
+   */
+  public long virtualLength() {
+    return virtualLength;
+  }
+
+  /** Which rows use the virtual positions: bool [B, virtualLength], or null for all rows. */
+  Tensor virtualMask() {
+    return virtualMask;
+  }
+
+  /** Records the virtual positions added by the first forward pass. */
+  void setVirtual(long length, Tensor mask) {
+    virtualLength = length;
+    virtualMask = mask == null ? null : mask.copy().retain();
+  }
+
+  /** Whether {@code layer} has nothing cached yet. */
+  boolean isEmpty(int layer) {
+    return keys[layer] == null;
+  }
+
   /** Frees the cached tensors; the cache is empty afterwards. */
   @Override
   public void close() {
+    if (virtualMask != null) {
+      virtualMask.close();
+      virtualMask = null;
+    }
+    virtualLength = 0;
     for (int i = 0; i < keys.length; i++) {
       if (keys[i] != null) {
         keys[i].close();

@@ -44,4 +44,9 @@ public interface Adapter {
 
   /** Detaches the method from the model (after merging, this leaves a plain model). */
   void unload();
+
+  /** Whether the method can apply to some rows of a batch only ({@link PeftModel#selectRows}). */
+  default boolean supportsRowSelection() {
+    return false;
+  }
 }

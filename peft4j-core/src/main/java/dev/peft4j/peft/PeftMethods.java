@@ -5,6 +5,9 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.peft.lora.LoraAdapter;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.LoraConfigJson;
+import dev.peft4j.peft.prefix.PrefixAdapter;
+import dev.peft4j.peft.prefix.PrefixTuningConfig;
+import dev.peft4j.peft.prefix.PrefixTuningConfigJson;
 import java.util.Map;
 
 /**
@@ -20,6 +23,9 @@ final class PeftMethods {
     if (config instanceof LoraConfig) {
       return LoraAdapter.attach(model, ((LoraConfig) config).withBaseModel(base), name, control);
     }
+    if (config instanceof PrefixTuningConfig) {
+      return PrefixAdapter.attach(model, ((PrefixTuningConfig) config).withBaseModel(base), name, control);
+    }
     throw new IllegalArgumentException("unsupported PEFT config " + config.getClass().getName());
   }
 
@@ -33,7 +39,10 @@ final class PeftMethods {
     if ("LORA".equals(type)) {
       return LoraConfigJson.parse(json, source);
     }
+    if ("PREFIX_TUNING".equals(type)) {
+      return PrefixTuningConfigJson.parse(json, source);
+    }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
-        + "' is not supported (supported: LORA)"));
+        + "' is not supported (supported: LORA, PREFIX_TUNING)"));
   }
 }

@@ -109,9 +109,12 @@ public final class PeftModel {
     return trainableParameters().values().stream().mapToLong(Parameter::numel).sum();
   }
 
-  /** All parameters of the model, adapters included. */
+  /** All parameters of the model, adapters included (also those kept outside the module tree, as PEFT's prompt encoders). */
   public long allParameterCount() {
-    return base.parameterCount();
+    java.util.Set<Parameter> inTree = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    inTree.addAll(base.namedParameters().values());
+    return base.parameterCount() + adapter.trainableParameters().values().stream()
+        .filter(p -> !inTree.contains(p)).mapToLong(Parameter::numel).sum();
   }
 
   /** PEFT's line: {@code trainable params: N || all params: M || trainable%: x}. */
@@ -147,6 +150,34 @@ public final class PeftModel {
     control.setEnabled(false);
     modulesToSave.swap();
     return new AdaptersDisabled();
+  }
+
+  /**
+   * Applies the adapter only to the rows of the next batches where {@code rows} is true, until
+   * closed; other rows run as the base model (or with the other adapters selected for them).
+   * Several adapters on one base model, each selected for some rows, serve a mixed batch in one
+   * pass: {@code try (var a = pa.selectRows(ra); var b = pb.selectRows(rb)) { ... }}. Batches
+   * must then have {@code rows.length} rows. For the prefix and prompt methods; a generation run
+   * inside the block keeps the selection its first step saw.
+   *
+   * @throws UnsupportedOperationException if the method applies to whole batches only (LoRA)
+   */
+  public RowsSelected selectRows(boolean[] rows) {
+    if (!adapter.supportsRowSelection()) {
+      throw new UnsupportedOperationException(adapter.config().peftType() + " cannot be applied to some rows only");
+    }
+    control.setRows(java.util.Objects.requireNonNull(rows, "rows"));
+    return new RowsSelected();
+  }
+
+  /** Restores "every row" when closed. */
+  public final class RowsSelected implements AutoCloseable {
+    private RowsSelected() {}
+
+    @Override
+    public void close() {
+      control.setRows(null);
+    }
   }
 
   /** Re-enables adapters when closed. */

@@ -1,6 +1,7 @@
 package dev.peft4j.model.bert;
 
 import dev.peft4j.nn.Attention;
+import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.LayerNorm;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
@@ -11,7 +12,7 @@ import dev.peft4j.tensor.Tensor;
  * {@code h = LN(x + Wo·attn(x)); out = LN(h + W2·act(W1·h))}.
  */
 final class BertLayer extends Module {
-  private final AttentionBlock attention;
+  final AttentionBlock attention;
   private final Linear intermediate;
   private final Output output;
   private final BertConfig config;
@@ -30,7 +31,7 @@ final class BertLayer extends Module {
 
   /** {@code attention}: {@code self} (query/key/value) and {@code output} (dense + LayerNorm). */
   static final class AttentionBlock extends Module {
-    private final SelfAttention self;
+    final SelfAttention self;
     private final Output output;
 
     AttentionBlock(BertConfig c, int layer) {
@@ -44,7 +45,7 @@ final class BertLayer extends Module {
   }
 
   /** {@code attention.self}: bidirectional multi-head attention. */
-  static final class SelfAttention extends Module {
+  static final class SelfAttention extends Module implements KvSite.Owner {
     private final Linear query;
     private final Linear key;
     private final Linear value;
@@ -54,7 +55,13 @@ final class BertLayer extends Module {
       query = child("query", new Linear(c.hiddenSize(), c.hiddenSize(), true));
       key = child("key", new Linear(c.hiddenSize(), c.hiddenSize(), true));
       value = child("value", new Linear(c.hiddenSize(), c.hiddenSize(), true));
-      attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer);
+      attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer, c.hiddenSize(),
+          h -> new Tensor[] {key.forward(h), value.forward(h)});
+    }
+
+    @Override
+    public KvSite kvSite() {
+      return attention.kvSite();
     }
 
     Tensor forward(Tensor x, Tensor mask) {

@@ -2,23 +2,28 @@ package dev.peft4j.model.bert;
 
 import dev.peft4j.model.Encoder;
 import dev.peft4j.model.PretrainedModel;
-import dev.peft4j.nn.AttentionMask;
 import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.InputEmbeddingSite;
+import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.LayerNorm;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.ModuleList;
+import dev.peft4j.nn.VirtualInputs;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Tensor;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /** BERT's encoder with an optional pooler: Hugging Face's {@code BertModel}. */
-public final class BertModel extends PretrainedModel implements Encoder {
+public final class BertModel extends PretrainedModel implements Encoder, InputEmbeddingSite.Owner {
   private final BertConfig config;
   private final Embeddings embeddings;
   private final ModuleList<BertLayer> layers;
   private final Pooler pooler; // null for exports without pooler weights
+  private final InputEmbeddingSite inputSite;
+  private final List<KvSite> kvSites;
 
   /** @param withPooler whether the model has {@code pooler.dense} ({@code add_pooling_layer}) */
   public BertModel(BertConfig config, boolean withPooler) {
@@ -26,6 +31,14 @@ public final class BertModel extends PretrainedModel implements Encoder {
     embeddings = child("embeddings", new Embeddings(config));
     layers = child("encoder", new LayerStack(config)).layer;
     pooler = withPooler ? child("pooler", new Pooler(config)) : null;
+    inputSite = new InputEmbeddingSite(embeddings.wordEmbeddings);
+    kvSites = layers.asList().stream().map(l -> l.attention.self.kvSite()).toList();
+  }
+
+  /** The word-embedding output is the input-embedding site, as Hugging Face PEFT's {@code inputs_embeds}. */
+  @Override
+  public InputEmbeddingSite inputEmbeddingSite() {
+    return inputSite;
   }
 
   public BertConfig config() {
@@ -50,11 +63,17 @@ public final class BertModel extends PretrainedModel implements Encoder {
       throw new IllegalArgumentException("attention mask must have the shape of the input ids "
           + Arrays.toString(inputIds.shape()) + ", got " + Arrays.toString(attentionMask.shape()));
     }
-    Tensor mask = AttentionMask.of(attentionMask, length, length, false);
-    Tensor h = embeddings.forward(inputIds, tokenTypeIds);
+    VirtualInputs in = VirtualInputs.prepare(inputSite, kvSites, inputIds, embeddings.wordEmbeddings.forward(inputIds),
+        attentionMask, null, config.maxPositions());
+    Tensor mask = in.attentionMask(false);
+    Tensor types = tokenTypeIds == null ? Tensor.zeros(DType.I64, inputIds.shape()) : tokenTypeIds;
+    // without virtual positions 0..T-1 (Hugging Face); with them, counted over the extended mask
+    Tensor positions = in.hasVirtual() ? in.positions() : Tensor.arange(length).view(1, length);
+    Tensor h = embeddings.forward(in.embeddings(), in.extendFront(types, 0), positions);
     for (BertLayer layer : layers.asList()) {
       h = layer.forward(h, mask);
     }
+    h = in.strip(h); // the pooler reads the first real token ([CLS])
     return new EncoderOutput(h, pooler == null ? null : pooler.forward(h));
   }
 
@@ -80,7 +99,7 @@ public final class BertModel extends PretrainedModel implements Encoder {
 
   /** {@code embeddings}: word + position + token type, then LayerNorm. */
   static final class Embeddings extends Module {
-    private final Embedding wordEmbeddings;
+    final Embedding wordEmbeddings;
     private final Embedding positionEmbeddings;
     private final Embedding tokenTypeEmbeddings;
     private final LayerNorm layerNorm;
@@ -92,11 +111,9 @@ public final class BertModel extends PretrainedModel implements Encoder {
       layerNorm = child("LayerNorm", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
     }
 
-    Tensor forward(Tensor ids, Tensor tokenTypeIds) {
-      long length = ids.size(1);
-      Tensor positions = Tensor.arange(length).view(1, length);
-      Tensor types = tokenTypeIds == null ? Tensor.zeros(DType.I64, ids.shape()) : tokenTypeIds;
-      Tensor sum = wordEmbeddings.forward(ids)
+    /** @param words word embeddings [B, T, H]; @param types, positions int64 [B or 1, T] */
+    Tensor forward(Tensor words, Tensor types, Tensor positions) {
+      Tensor sum = words
           .add(tokenTypeEmbeddings.forward(types))
           .add(positionEmbeddings.forward(positions));
       return layerNorm.forward(sum);

@@ -3,6 +3,7 @@ package dev.peft4j.model.gpt2;
 import dev.peft4j.nn.Attention;
 import dev.peft4j.nn.Conv1D;
 import dev.peft4j.nn.KvCache;
+import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.LayerNorm;
 import dev.peft4j.nn.Module;
 import dev.peft4j.tensor.Tensor;
@@ -10,7 +11,7 @@ import dev.peft4j.tensor.Tensor;
 /** One pre-LayerNorm block {@code h.N}: {@code h = x + attn(ln_1(x)); out = h + mlp(ln_2(h))}. */
 final class Gpt2Block extends Module {
   private final LayerNorm ln1;
-  private final SelfAttention attn;
+  final SelfAttention attn;
   private final LayerNorm ln2;
   private final Mlp mlp;
 
@@ -27,7 +28,7 @@ final class Gpt2Block extends Module {
   }
 
   /** {@code attn}: the fused q/k/v projection {@code c_attn} and output projection {@code c_proj}. */
-  static final class SelfAttention extends Module {
+  static final class SelfAttention extends Module implements KvSite.Owner {
     private final Conv1D cAttn;
     private final Conv1D cProj;
     private final Attention attention;
@@ -38,10 +39,18 @@ final class Gpt2Block extends Module {
       hidden = c.hiddenSize();
       cAttn = child("c_attn", new Conv1D(hidden, 3 * hidden));
       cProj = child("c_proj", new Conv1D(hidden, hidden));
-      attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer);
+      attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer, hidden, h -> {
+        Tensor qkv = cAttn.forward(h);
+        return new Tensor[] {qkv.narrow(-1, hidden, hidden), qkv.narrow(-1, 2 * hidden, hidden)};
+      });
       double divisor = (c.scaleAttnWeights() ? Math.sqrt(c.headDim()) : 1.0)
           * (c.scaleAttnByInverseLayerIdx() ? layer + 1 : 1);
       scoreScale = 1.0 / divisor;
+    }
+
+    @Override
+    public KvSite kvSite() {
+      return attention.kvSite();
     }
 
     Tensor forward(Tensor x, KvCache cache, Tensor mask) {

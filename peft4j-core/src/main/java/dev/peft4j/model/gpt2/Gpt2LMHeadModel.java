@@ -3,14 +3,17 @@ package dev.peft4j.model.gpt2;
 import dev.peft4j.model.CausalInputs;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.PretrainedModel;
-import dev.peft4j.nn.AttentionMask;
 import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.InputEmbeddingSite;
 import dev.peft4j.nn.KvCache;
+import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.LayerNorm;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.ModuleList;
+import dev.peft4j.nn.VirtualInputs;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
+import java.util.List;
 import java.util.Optional;
 
 /** GPT-2 with its tied language-model head: Hugging Face's {@code GPT2LMHeadModel}. */
@@ -31,13 +34,8 @@ public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
 
   @Override
   public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    long batch = inputIds.size(0);
-    long length = inputIds.size(1);
-    long past = cache == null ? 0 : cache.length();
-    CausalInputs.check(inputIds, attentionMask, past, config.maxPositions(), config.vocabSize());
-    Tensor positions = AttentionMask.positions(attentionMask, past, batch, length);
-    Tensor mask = AttentionMask.of(attentionMask, length, past + length, true);
-    Tensor h = transformer.forward(inputIds, positions, cache, mask);
+    CausalInputs.check(inputIds, attentionMask, VirtualInputs.realPast(cache), config.maxPositions(), config.vocabSize());
+    Tensor h = transformer.forward(inputIds, attentionMask, cache);
     return Functional.linear(h, transformer.wte.weight().value(), null); // lm_head tied to wte
   }
 
@@ -76,11 +74,14 @@ public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
   }
 
   /** {@code transformer}: token and position embeddings, blocks, final LayerNorm. */
-  static final class Transformer extends Module {
+  static final class Transformer extends Module implements InputEmbeddingSite.Owner {
     final Embedding wte;
     final Embedding wpe;
     final ModuleList<Gpt2Block> h;
     final LayerNorm lnF;
+    private final long maxPositions;
+    private final InputEmbeddingSite inputSite;
+    private final List<KvSite> kvSites;
 
     Transformer(Gpt2Config c) {
       wte = child("wte", new Embedding(c.vocabSize(), c.hiddenSize()));
@@ -90,14 +91,26 @@ public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
         h.add(new Gpt2Block(c, i));
       }
       lnF = child("ln_f", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
+      maxPositions = c.maxPositions();
+      inputSite = new InputEmbeddingSite(wte);
+      kvSites = h.asList().stream().map(b -> b.attn.kvSite()).toList();
     }
 
-    Tensor forward(Tensor ids, Tensor positions, KvCache cache, Tensor mask) {
-      Tensor x = wte.forward(ids).add(wpe.forward(positions));
+    @Override
+    public InputEmbeddingSite inputEmbeddingSite() {
+      return inputSite;
+    }
+
+    /** @return the final hidden states of the caller's tokens, [B, T, hidden] */
+    Tensor forward(Tensor ids, Tensor attentionMask, KvCache cache) {
+      VirtualInputs in = VirtualInputs.prepare(inputSite, kvSites, ids, wte.forward(ids), attentionMask, cache,
+          maxPositions);
+      Tensor mask = in.attentionMask(true);
+      Tensor x = in.embeddings().add(wpe.forward(in.positions()));
       for (Gpt2Block block : h.asList()) {
         x = block.forward(x, cache, mask);
       }
-      return lnF.forward(x);
+      return lnF.forward(in.strip(x));
     }
   }
 }

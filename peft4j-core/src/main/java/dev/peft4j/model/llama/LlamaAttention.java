@@ -2,13 +2,14 @@ package dev.peft4j.model.llama;
 
 import dev.peft4j.nn.Attention;
 import dev.peft4j.nn.KvCache;
+import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.RotaryEmbedding;
 import dev.peft4j.tensor.Tensor;
 
 /** {@code self_attn}: q/k/v/o projections around grouped-query attention with rotary positions. */
-final class LlamaAttention extends Module {
+final class LlamaAttention extends Module implements KvSite.Owner {
   private final Linear qProj;
   private final Linear kProj;
   private final Linear vProj;
@@ -22,7 +23,13 @@ final class LlamaAttention extends Module {
     kProj = child("k_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     vProj = child("v_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     oProj = child("o_proj", new Linear(qDim, c.hiddenSize(), c.outputBias()));
-    attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), layer);
+    attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), layer, c.hiddenSize(),
+        h -> new Tensor[] {kProj.forward(h), vProj.forward(h)});
+  }
+
+  @Override
+  public KvSite kvSite() {
+    return attention.kvSite();
   }
 
   Tensor forward(Tensor x, RotaryEmbedding rope, Tensor positions, KvCache cache, Tensor mask) {

@@ -9,7 +9,7 @@ import dev.peft4j.tensor.Tensor;
 /** One pre-norm block: {@code h = x + attn(norm(x)); out = h + mlp(norm(h))}. */
 final class LlamaDecoderLayer extends Module {
   private final RmsNorm inputLayernorm;
-  private final LlamaAttention selfAttn;
+  final LlamaAttention selfAttn;
   private final RmsNorm postAttentionLayernorm;
   private final LlamaMlp mlp;
 

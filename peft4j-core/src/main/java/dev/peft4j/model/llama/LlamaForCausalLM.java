@@ -3,16 +3,19 @@ package dev.peft4j.model.llama;
 import dev.peft4j.model.CausalInputs;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.PretrainedModel;
-import dev.peft4j.nn.AttentionMask;
 import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.InputEmbeddingSite;
 import dev.peft4j.nn.KvCache;
+import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.ModuleList;
 import dev.peft4j.nn.RmsNorm;
 import dev.peft4j.nn.RotaryEmbedding;
+import dev.peft4j.nn.VirtualInputs;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
+import java.util.List;
 import java.util.Optional;
 
 /** LLaMA (and Mistral/Qwen2) decoder with its language-model head: Hugging Face's {@code LlamaForCausalLM}. */
@@ -35,13 +38,8 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
 
   @Override
   public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    long batch = inputIds.size(0);
-    long length = inputIds.size(1);
-    long past = cache == null ? 0 : cache.length();
-    CausalInputs.check(inputIds, attentionMask, past, config.maxPositions(), config.vocabSize());
-    Tensor positions = AttentionMask.positions(attentionMask, past, batch, length);
-    Tensor mask = AttentionMask.of(attentionMask, length, past + length, true);
-    Tensor h = model.forward(inputIds, positions, cache, mask);
+    CausalInputs.check(inputIds, attentionMask, VirtualInputs.realPast(cache), config.maxPositions(), config.vocabSize());
+    Tensor h = model.forward(inputIds, attentionMask, cache);
     return lmHead == null
         ? Functional.linear(h, model.embedTokens.weight().value(), null)
         : lmHead.forward(h);
@@ -84,11 +82,14 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
   }
 
   /** {@code model}: embeddings, decoder layers and the final norm. */
-  static final class Backbone extends Module {
+  static final class Backbone extends Module implements InputEmbeddingSite.Owner {
     final Embedding embedTokens;
     final ModuleList<LlamaDecoderLayer> layers;
     final RmsNorm norm;
     final RotaryEmbedding rope;
+    private final long maxPositions;
+    private final InputEmbeddingSite inputSite;
+    private final List<KvSite> kvSites;
 
     Backbone(LlamaConfig c) {
       embedTokens = child("embed_tokens", new Embedding(c.vocabSize(), c.hiddenSize()));
@@ -99,14 +100,27 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
       norm = child("norm", new RmsNorm(c.hiddenSize(), c.rmsNormEps()));
       rope = new RotaryEmbedding(
           c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim()), c.maxPositions());
+      maxPositions = c.maxPositions();
+      inputSite = new InputEmbeddingSite(embedTokens);
+      kvSites = layers.asList().stream().map(l -> l.selfAttn.kvSite()).toList();
     }
 
-    Tensor forward(Tensor ids, Tensor positions, KvCache cache, Tensor mask) {
-      Tensor h = embedTokens.forward(ids);
+    @Override
+    public InputEmbeddingSite inputEmbeddingSite() {
+      return inputSite;
+    }
+
+    /** @return the final hidden states of the caller's tokens, [B, T, hidden] */
+    Tensor forward(Tensor ids, Tensor attentionMask, KvCache cache) {
+      VirtualInputs in = VirtualInputs.prepare(inputSite, kvSites, ids, embedTokens.forward(ids), attentionMask,
+          cache, maxPositions);
+      Tensor positions = in.positions();
+      Tensor mask = in.attentionMask(true);
+      Tensor h = in.embeddings();
       for (LlamaDecoderLayer layer : layers.asList()) {
         h = layer.forward(h, rope, positions, cache, mask);
       }
-      return norm.forward(h);
+      return norm.forward(in.strip(h));
     }
   }
 }

@@ -77,11 +77,35 @@ public final class ReferenceLlama implements ReferenceModel {
 
   /** LlamaModel.forward: hidden states after the final model.norm, [T][hidden]. */
   public float[][] lastHidden(int[] ids) {
-    int n = ids.length;
+    return lastHidden(ids, PromptExtras.NONE);
+  }
+
+  /** Logits [T][vocab] of the real tokens with the prompt-family additions of {@code extras}. */
+  public float[][] logits(int[] ids, PromptExtras extras) {
+    float[][] h = lastHidden(ids, extras);
+    float[] head = tied
+        ? w("model.embed_tokens.weight", (long) vocab * hidden)
+        : w("lm_head.weight", (long) vocab * hidden);
+    float[][] out = new float[h.length][];
+    for (int t = 0; t < h.length; t++) {
+      out[t] = RefMath.linear(h[t], head, null, vocab);
+    }
+    return out;
+  }
+
+  /**
+   * Hidden states of the real tokens after the final norm, with (any of) virtual input embeddings
+   * prepended, per-layer prefix keys/values joined into the softmax (shifting every position by
+   * P, as Hugging Face PEFT's past_key_values do), and LLaMA-Adapter prompts attended separately.
+   */
+  public float[][] lastHidden(int[] ids, PromptExtras extras) {
     float[] embed = w("model.embed_tokens.weight", (long) vocab * hidden);
+    int virtual = extras.virtualTokens() == null ? 0 : extras.virtualTokens().length;
+    int n = virtual + ids.length;
+    int prefix = extras.prefixKeys() == null ? 0 : extras.prefixKeys()[0].length;
     float[][] h = new float[n][];
     for (int t = 0; t < n; t++) {
-      h[t] = RefMath.embedding(embed, hidden, ids[t]);
+      h[t] = t < virtual ? extras.virtualTokens()[t].clone() : RefMath.embedding(embed, hidden, ids[t - virtual]);
     }
     int qDim = heads * headDim;
     int kvDim = kvHeads * headDim;
@@ -97,15 +121,37 @@ public final class ReferenceLlama implements ReferenceModel {
         k[t] = proj(x, p + "self_attn.k_proj", kvDim, hidden, qkvBias);
         v[t] = proj(x, p + "self_attn.v_proj", kvDim, hidden, qkvBias);
         for (int hh = 0; hh < heads; hh++) {
-          applyRope(q[t], hh * headDim, headDim, invFreq, t);
+          applyRope(q[t], hh * headDim, headDim, invFreq, prefix + t);
         }
         for (int hh = 0; hh < kvHeads; hh++) {
-          applyRope(k[t], hh * headDim, headDim, invFreq, t);
+          applyRope(k[t], hh * headDim, headDim, invFreq, prefix + t);
         }
       }
       int window = slidingWindow[l];
-      RefMath.Mask mask = window > 0 ? (i, j) -> j <= i && j > i - window : RefMath.CAUSAL;
+      RefMath.Mask causal = window > 0 ? (i, j) -> j <= i && j > i - window : RefMath.CAUSAL;
+      RefMath.Mask mask = prefix == 0 ? causal : (i, j) -> j < prefix || causal.visible(i, j - prefix);
+      if (prefix > 0) {
+        k = concat(extras.prefixKeys()[l], k);
+        v = concat(extras.prefixValues()[l], v);
+      }
       float[][] a = RefMath.attention(q, k, v, heads, kvHeads, headDim, 1.0 / Math.sqrt(headDim), mask);
+      float[][] prompt = extras.adaptionPrompts() == null ? null : extras.adaptionPrompts()[l];
+      if (prompt != null) {
+        // LLaMA-Adapter: prompt keys/values through the frozen k/v projections, no rotation; own softmax, gated
+        float[][] pk = new float[prompt.length][];
+        float[][] pv = new float[prompt.length][];
+        for (int j = 0; j < prompt.length; j++) {
+          pk[j] = proj(prompt[j], p + "self_attn.k_proj", kvDim, hidden, qkvBias);
+          pv[j] = proj(prompt[j], p + "self_attn.v_proj", kvDim, hidden, qkvBias);
+        }
+        float[][] extra = RefMath.attention(q, pk, pv, heads, kvHeads, headDim, 1.0 / Math.sqrt(headDim), RefMath.FULL);
+        double[] gate = extras.gates()[l];
+        for (int t = 0; t < n; t++) {
+          for (int i = 0; i < qDim; i++) {
+            a[t][i] = (float) (a[t][i] + gate[i / headDim] * extra[t][i]);
+          }
+        }
+      }
       for (int t = 0; t < n; t++) {
         h[t] = RefMath.add(h[t], proj(a[t], p + "self_attn.o_proj", hidden, qDim, oBias));
       }
@@ -121,10 +167,32 @@ public final class ReferenceLlama implements ReferenceModel {
         h[t] = RefMath.add(h[t], proj(m, p + "mlp.down_proj", hidden, intermediate, mlpBias));
       }
     }
-    for (int t = 0; t < n; t++) {
-      h[t] = RefMath.rmsNorm(h[t], w("model.norm.weight", hidden), eps);
+    float[][] out = new float[n - virtual][];
+    for (int t = virtual; t < n; t++) {
+      out[t - virtual] = RefMath.rmsNorm(h[t], w("model.norm.weight", hidden), eps);
     }
-    return h;
+    return out;
+  }
+
+  private static float[][] concat(float[][] a, float[][] b) {
+    float[][] out = new float[a.length + b.length][];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  /**
+   * What the prompt family adds to a forward pass; any component may be null.
+   *
+   * @param virtualTokens [V][hidden] input embeddings prepended to the tokens'
+   * @param prefixKeys [layers][P][kvDim] keys joined into each layer's softmax
+   * @param prefixValues [layers][P][kvDim]
+   * @param adaptionPrompts [layers][len][hidden], null entries for layers without
+   * @param gates [layers][heads] the factor on each head's adaption attention
+   */
+  public record PromptExtras(float[][] virtualTokens, float[][][] prefixKeys, float[][][] prefixValues,
+      float[][][] adaptionPrompts, double[][] gates) {
+    public static final PromptExtras NONE = new PromptExtras(null, null, null, null, null);
   }
 
   /** The inverse frequencies this model rotates with (after rope_scaling). */

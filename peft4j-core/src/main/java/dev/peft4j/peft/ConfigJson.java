@@ -1,0 +1,110 @@
+package dev.peft4j.peft;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Reading and writing the {@code adapter_config.json} fields the PEFT config classes share:
+ * {@code PeftConfigMixin} and {@code PeftConfig} (src/peft/config.py) and {@code PromptLearningConfig}
+ * (same file) at huggingface/peft@5d602fd. Readers throw {@link IllegalArgumentException} naming
+ * the key; the parsers turn it into a {@code ModelFormatException} naming the file.
+ */
+public final class ConfigJson {
+  /** The {@code peft_version} peft4j writes (the PEFT release whose format it follows). */
+  public static final String PEFT_VERSION = "0.20.1.dev0";
+
+  private ConfigJson() {}
+
+  /** The keys of {@code PeftConfigMixin} + {@code PeftConfig}. */
+  public static Map<String, Object> base(String peftType, TaskType taskType, String baseModel, boolean inferenceMode) {
+    Map<String, Object> m = new TreeMap<>();
+    m.put("auto_mapping", null);
+    m.put("base_model_name_or_path", baseModel);
+    m.put("inference_mode", inferenceMode);
+    m.put("peft_type", peftType);
+    m.put("peft_version", PEFT_VERSION);
+    m.put("revision", null);
+    m.put("task_type", taskType == null ? null : taskType.name());
+    return m;
+  }
+
+  /** {@link #base} plus the keys of {@code PromptLearningConfig}. */
+  public static Map<String, Object> promptLearning(String peftType, TaskType taskType, String baseModel,
+      boolean inferenceMode, int numVirtualTokens, Integer tokenDim, Integer numAttentionHeads, Integer numLayers,
+      List<String> modulesToSave) {
+    Map<String, Object> m = base(peftType, taskType, baseModel, inferenceMode);
+    m.put("modules_to_save", modulesToSave);
+    m.put("num_attention_heads", numAttentionHeads);
+    m.put("num_layers", numLayers);
+    m.put("num_transformer_submodules", 1); // 2 only for encoder-decoder models, which peft4j does not have
+    m.put("num_virtual_tokens", numVirtualTokens);
+    m.put("token_dim", tokenDim);
+    return m;
+  }
+
+  public static TaskType taskType(Map<String, Object> json) {
+    return TaskType.parse((String) json.get("task_type"));
+  }
+
+  public static String string(Map<String, Object> json, String key) {
+    Object v = json.get(key);
+    if (v != null && !(v instanceof String)) {
+      throw new IllegalArgumentException(key + " must be a string, got " + v);
+    }
+    return (String) v;
+  }
+
+  public static boolean bool(Map<String, Object> json, String key, boolean defaultValue) {
+    Object v = json.get(key);
+    if (v == null) {
+      return defaultValue;
+    }
+    if (!(v instanceof Boolean)) {
+      throw new IllegalArgumentException(key + " must be true or false, got " + v);
+    }
+    return (Boolean) v;
+  }
+
+  /** An integer value, or null when absent. */
+  public static Integer optionalInt(Map<String, Object> json, String key) {
+    Object v = json.get(key);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof Number) || ((Number) v).doubleValue() != Math.rint(((Number) v).doubleValue())) {
+      throw new IllegalArgumentException(key + " must be an integer, got " + v);
+    }
+    return ((Number) v).intValue();
+  }
+
+  public static int requiredInt(Map<String, Object> json, String key) {
+    Integer v = optionalInt(json, key);
+    if (v == null) {
+      throw new IllegalArgumentException(key + " is missing");
+    }
+    return v;
+  }
+
+  public static double number(Map<String, Object> json, String key, double defaultValue) {
+    Object v = json.get(key);
+    if (v == null) {
+      return defaultValue;
+    }
+    if (!(v instanceof Number)) {
+      throw new IllegalArgumentException(key + " must be a number, got " + v);
+    }
+    return ((Number) v).doubleValue();
+  }
+
+  public static List<String> strings(Map<String, Object> json, String key) {
+    Object v = json.get(key);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof List)) {
+      throw new IllegalArgumentException(key + " must be a list of strings, got " + v);
+    }
+    return ((List<?>) v).stream().map(String::valueOf).toList();
+  }
+}
