@@ -8,6 +8,10 @@ import dev.peft4j.peft.lora.LoraConfigJson;
 import dev.peft4j.peft.prefix.PrefixAdapter;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
 import dev.peft4j.peft.prefix.PrefixTuningConfigJson;
+import dev.peft4j.peft.prompt.PTuningConfig;
+import dev.peft4j.peft.prompt.PromptAdapter;
+import dev.peft4j.peft.prompt.PromptConfigJson;
+import dev.peft4j.peft.prompt.PromptTuningConfig;
 import java.util.Map;
 
 /**
@@ -26,6 +30,12 @@ final class PeftMethods {
     if (config instanceof PrefixTuningConfig) {
       return PrefixAdapter.attach(model, ((PrefixTuningConfig) config).withBaseModel(base), name, control);
     }
+    if (config instanceof PromptTuningConfig) {
+      return PromptAdapter.attach(model, ((PromptTuningConfig) config).withBaseModel(base), name, control);
+    }
+    if (config instanceof PTuningConfig) {
+      return PromptAdapter.attach(model, ((PTuningConfig) config).withBaseModel(base), name, control);
+    }
     throw new IllegalArgumentException("unsupported PEFT config " + config.getClass().getName());
   }
 
@@ -42,7 +52,13 @@ final class PeftMethods {
     if ("PREFIX_TUNING".equals(type)) {
       return PrefixTuningConfigJson.parse(json, source);
     }
+    if ("PROMPT_TUNING".equals(type)) {
+      return PromptConfigJson.parsePromptTuning(json, source);
+    }
+    if ("P_TUNING".equals(type)) {
+      return PromptConfigJson.parsePTuning(json, source);
+    }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
-        + "' is not supported (supported: LORA, PREFIX_TUNING)"));
+        + "' is not supported (supported: LORA, PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT)"));
   }
 }

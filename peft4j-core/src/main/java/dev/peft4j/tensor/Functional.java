@@ -35,6 +35,16 @@ public final class Functional {
     return new Tensor(torch.silu(x.handle()));
   }
 
+  /** The logistic function {@code 1 / (1 + e^-x)}. */
+  public static Tensor sigmoid(Tensor x) {
+    return new Tensor(torch.sigmoid(x.handle()));
+  }
+
+  /** {@code max(x, 0)}. */
+  public static Tensor relu(Tensor x) {
+    return new Tensor(torch.relu(x.handle()));
+  }
+
   /** Exact GELU, {@code x * Phi(x)} with the error function (BERT's "gelu"). */
   public static Tensor gelu(Tensor x) {
     return new Tensor(torch.gelu(x.handle()));

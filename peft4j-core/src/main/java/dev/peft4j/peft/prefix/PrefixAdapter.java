@@ -69,7 +69,7 @@ public final class PrefixAdapter implements Adapter {
     check("num_layers", config.numLayers(), sites.size(), model);
     PrefixTuningConfig applied = config.applied(tokenDim, first.kvHeads(), sites.size());
     PrefixEncoder encoder = new PrefixEncoder(applied.numVirtualTokens(), sites.size(), tokenDim,
-        applied.hiddenSize(), applied.prefixProjection(), applied.zeroInit());
+        applied.hiddenSize(), applied.prefixProjection() && !applied.inferenceMode(), applied.zeroInit());
     return new PrefixAdapter(applied, name, model.architecture(), encoder, hooks, control);
   }
 

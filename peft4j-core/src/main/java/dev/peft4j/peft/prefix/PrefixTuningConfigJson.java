@@ -4,7 +4,11 @@ import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.peft.ConfigJson;
 import java.util.Map;
 
-/** Reads a {@code PREFIX_TUNING} adapter_config.json (PEFT's {@code PrefixTuningConfig}). */
+/**
+ * Reads a {@code PREFIX_TUNING} adapter_config.json (PEFT's {@code PrefixTuningConfig}) for
+ * loading: like PEFT's {@code from_pretrained}, the config is put in inference mode, so the saved
+ * plain prefix is used (no MLP is built).
+ */
 public final class PrefixTuningConfigJson {
   private PrefixTuningConfigJson() {}
 
@@ -29,7 +33,7 @@ public final class PrefixTuningConfigJson {
           .modulesToSave(ConfigJson.strings(json, "modules_to_save"))
           .taskType(ConfigJson.taskType(json))
           .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
-          .inferenceMode(ConfigJson.bool(json, "inference_mode", false))
+          .inferenceMode(true)
           .build();
     } catch (IllegalArgumentException | ClassCastException e) {
       throw new ModelFormatException(source + ": " + e.getMessage(), e);
