@@ -46,9 +46,6 @@ public final class PromptTemplate {
         if (parts.contains(slot)) {
           throw new IllegalArgumentException("template '" + template + "' has " + token + " twice");
         }
-        if (slot == Y && !parts.contains(X)) {
-          throw new IllegalArgumentException("template '" + template + "' has {y} before {x}");
-        }
         parts.add(slot);
       } else {
         int n = m.group(1) == null ? 1 : Integer.parseInt(m.group(1));
@@ -65,6 +62,9 @@ public final class PromptTemplate {
     }
     if (!parts.contains(X)) {
       throw new IllegalArgumentException("template '" + template + "' has no {x} slot for the input");
+    }
+    if (parts.contains(Y) && parts.indexOf(Y) < parts.indexOf(X)) {
+      throw new IllegalArgumentException("template '" + template + "' has {y} before {x}");
     }
     PromptTemplate t = new PromptTemplate(template.trim(), List.copyOf(parts));
     if (t.pseudoTokens() == 0) {
