@@ -2,6 +2,9 @@ package dev.peft4j.peft;
 
 import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.peft.llamaadapter.LlamaAdapter;
+import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
+import dev.peft4j.peft.llamaadapter.LlamaAdapterConfigJson;
 import dev.peft4j.peft.lora.LoraAdapter;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.LoraConfigJson;
@@ -36,6 +39,9 @@ final class PeftMethods {
     if (config instanceof PTuningConfig) {
       return PromptAdapter.attach(model, ((PTuningConfig) config).withBaseModel(base), name, control);
     }
+    if (config instanceof LlamaAdapterConfig) {
+      return LlamaAdapter.attach(model, ((LlamaAdapterConfig) config).withBaseModel(base), name, control);
+    }
     throw new IllegalArgumentException("unsupported PEFT config " + config.getClass().getName());
   }
 
@@ -57,6 +63,9 @@ final class PeftMethods {
     }
     if ("P_TUNING".equals(type)) {
       return PromptConfigJson.parsePTuning(json, source);
+    }
+    if ("ADAPTION_PROMPT".equals(type)) {
+      return LlamaAdapterConfigJson.parse(json, source);
     }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
         + "' is not supported (supported: LORA, PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT)"));
