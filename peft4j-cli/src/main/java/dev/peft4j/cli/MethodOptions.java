@@ -1,14 +1,25 @@
 package dev.peft4j.cli;
 
+import dev.peft4j.data.EncodedExample;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.TaskType;
+import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.lora.LoraConfig;
+import dev.peft4j.peft.prefix.PrefixTuningConfig;
+import dev.peft4j.peft.prompt.PTuningConfig;
+import dev.peft4j.peft.prompt.PromptTemplate;
+import dev.peft4j.peft.prompt.PromptTuningConfig;
+import dev.peft4j.text.Tokenizer;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.UnaryOperator;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code --method} and each method's hyperparameters, turned into a {@link PeftConfig}. */
 final class MethodOptions {
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora.")
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD",
+      description = "PEFT method: lora, prompt, p-tuning, prefix or llama-adapter.")
   String method;
 
   @Option(names = "--r", defaultValue = "8", description = "LoRA rank.")
@@ -24,17 +35,119 @@ final class MethodOptions {
       description = "Modules to adapt: names or suffixes (comma-separated), or all-linear; default per architecture.")
   List<String> targets;
 
+  @Mixin PromptOptions prompt = new PromptOptions();
+
+  /** The options of the prompt family (prompt tuning, P-tuning, prefix tuning, LLaMA-Adapter). */
+  static final class PromptOptions {
+    @Option(names = "--num-virtual-tokens", defaultValue = "20", description = "prompt, p-tuning, prefix: virtual tokens / prefix length.")
+    int numVirtualTokens;
+
+    @Option(names = "--prompt-init", defaultValue = "random", description = "prompt: random, vocab (sampled word embeddings) or text.")
+    String promptInit;
+
+    @Option(names = "--prompt-init-text", paramLabel = "TEXT", description = "prompt: the text whose token embeddings start the prompt.")
+    String promptInitText;
+
+    @Option(names = "--encoder", defaultValue = "mlp", description = "p-tuning: prompt encoder, mlp or lstm (bidirectional LSTM + MLP).")
+    String encoder;
+
+    @Option(names = "--encoder-hidden", paramLabel = "N",
+        description = "p-tuning: encoder width (default: hidden size); prefix: MLP width (default 512).")
+    Integer encoderHidden;
+
+    @Option(names = "--template", paramLabel = "TEMPLATE",
+        description = "p-tuning: where pseudo tokens go, e.g. '[P:3] {x} [P:2] {y}' (default: all in front).")
+    String template;
+
+    @Option(names = "--pseudo-token-id", paramLabel = "ID", description = "p-tuning with --template: the token id marking pseudo tokens.")
+    Integer pseudoTokenId;
+
+    @Option(names = "--prefix-projection", defaultValue = "true", negatable = true, fallbackValue = "true",
+        description = "prefix: train through the MLP reparameterisation (folded when saved).")
+    boolean prefixProjection;
+
+    @Option(names = "--adapter-len", defaultValue = "10", description = "llama-adapter: adaption prompt tokens per layer.")
+    int adapterLen;
+
+    @Option(names = "--adapter-layers", paramLabel = "L", description = "llama-adapter: adapted layers from the top (default: all).")
+    Integer adapterLayers;
+
+    @Option(names = "--gate", defaultValue = "per-head-tanh", description = "llama-adapter: per-head-tanh (official) or scalar (PEFT).")
+    String gate;
+  }
+
   /**
    * @param modulesToSave modules trained in full with the method (a new classification head), or null
    * @param base the base model's name, recorded in the adapter config
+   * @param tokenizer tokenises --prompt-init-text; may be null for other methods
+   * @param layers the model's layer count (the default of --adapter-layers)
    */
-  PeftConfig build(TaskType task, List<String> modulesToSave, String base) {
+  PeftConfig build(TaskType task, List<String> modulesToSave, String base, Tokenizer tokenizer, int layers) {
     switch (method) {
       case "lora":
         return lora(task, modulesToSave, base);
+      case "prompt":
+        return promptTuning(task, modulesToSave, base, tokenizer);
+      case "p-tuning":
+        return pTuning(task, modulesToSave, base);
+      case "prefix":
+        return PrefixTuningConfig.builder().numVirtualTokens(prompt.numVirtualTokens)
+            .prefixProjection(prompt.prefixProjection)
+            .encoderHiddenSize(prompt.encoderHidden == null ? 512 : prompt.encoderHidden)
+            .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base).build();
+      case "llama-adapter":
+        return LlamaAdapterConfig.builder().adapterLen(prompt.adapterLen)
+            .adapterLayers(prompt.adapterLayers == null ? layers : prompt.adapterLayers)
+            .gate(LlamaAdapterConfig.Gate.valueOf(prompt.gate.toUpperCase(Locale.ROOT).replace('-', '_')))
+            .taskType(task).baseModelNameOrPath(base).build();
       default:
-        throw new IllegalArgumentException("--method " + method + " is not available (available: lora)");
+        throw new IllegalArgumentException("--method " + method
+            + " is not available (available: lora, prompt, p-tuning, prefix, llama-adapter)");
     }
+  }
+
+  /** What training examples need before batching: P-tuning's template inserts its pseudo tokens. */
+  UnaryOperator<EncodedExample> exampleTransform() {
+    if (!method.equals("p-tuning") || prompt.template == null) {
+      return UnaryOperator.identity();
+    }
+    PromptTemplate template = PromptTemplate.parse(prompt.template);
+    return e -> template.apply(e, prompt.pseudoTokenId);
+  }
+
+  private PromptTuningConfig promptTuning(TaskType task, List<String> modulesToSave, String base, Tokenizer tokenizer) {
+    PromptTuningConfig.Builder b = PromptTuningConfig.builder().numVirtualTokens(prompt.numVirtualTokens)
+        .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base);
+    switch (prompt.promptInit) {
+      case "random":
+        break;
+      case "vocab":
+        b.init(PromptTuningConfig.PromptInit.SAMPLE_VOCAB);
+        break;
+      case "text":
+        if (prompt.promptInitText == null) {
+          throw new IllegalArgumentException("--prompt-init text needs --prompt-init-text");
+        }
+        List<Integer> ids = java.util.Arrays.stream(tokenizer.encode(prompt.promptInitText, false)).boxed().toList();
+        b.initFromText(prompt.promptInitText, ids, base);
+        break;
+      default:
+        throw new IllegalArgumentException("--prompt-init must be random, vocab or text, got '" + prompt.promptInit + "'");
+    }
+    return b.build();
+  }
+
+  private PTuningConfig pTuning(TaskType task, List<String> modulesToSave, String base) {
+    PTuningConfig.Builder b = PTuningConfig.builder().numVirtualTokens(prompt.numVirtualTokens)
+        .encoderType(PTuningConfig.EncoderType.valueOf(prompt.encoder.toUpperCase(Locale.ROOT)))
+        .encoderHiddenSize(prompt.encoderHidden).taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base);
+    if (prompt.template != null) {
+      if (prompt.pseudoTokenId == null) {
+        throw new IllegalArgumentException("--template needs --pseudo-token-id, a token id that marks pseudo tokens");
+      }
+      b.template(PromptTemplate.parse(prompt.template), prompt.pseudoTokenId);
+    }
+    return b.build();
   }
 
   private LoraConfig lora(TaskType task, List<String> modulesToSave, String base) {

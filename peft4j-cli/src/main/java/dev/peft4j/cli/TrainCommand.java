@@ -94,12 +94,16 @@ final class TrainCommand implements Callable<Integer> {
       LabelSet labels = classification ? LabelSet.fromDataset(train) : null;
       PretrainedModel model = loadModel(modelDir, labels);
       PeftModel peft = Peft.wrap(model, methodOptions.build(classification ? TaskType.SEQ_CLS : TaskType.CAUSAL_LM,
-          classification ? List.of("classifier") : null, common.model));
+          classification ? List.of("classifier") : null, common.model, tokenizer,
+          dev.peft4j.peft.HookSites.of(model).layers().size()));
       out.println(peft.trainableParametersSummary());
 
-      ExampleTokenizer encoder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength).labels(labels).build();
-      BatchSource<Batch> trainBatches = loader(encoder.encodeAll(train), tokenizer, true);
-      BatchSource<Batch> evalBatches = eval == null ? null : loader(encoder.encodeAll(eval), tokenizer, false);
+      ExampleTokenizer.Builder encoderBuilder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength);
+      ExampleTokenizer encoder = (labels == null ? encoderBuilder : encoderBuilder.labels(labels)).build();
+      java.util.function.UnaryOperator<EncodedExample> prepare = methodOptions.exampleTransform(); // P-tuning templates
+      BatchSource<Batch> trainBatches = loader(encoder.encodeAll(train).stream().map(prepare).toList(), tokenizer, true);
+      BatchSource<Batch> evalBatches = eval == null ? null
+          : loader(encoder.encodeAll(eval).stream().map(prepare).toList(), tokenizer, false);
       TrainingObjective<Batch> objective = classification ? new ClassificationObjective(peft) : new CausalLmObjective(peft);
 
       if (evalBatches != null) {
