@@ -1,19 +1,49 @@
 package dev.peft4j.peft;
 
+import dev.peft4j.tensor.Tensor;
+import java.util.function.UnaryOperator;
+
 /**
- * Switches shared by every delta of one {@link PeftModel}: whether adapters contribute at all
- * ({@link PeftModel#disableAdapters()}) and whether the model is training (dropout on).
+ * Switches of one attached adapter, read by its deltas at every forward: whether it contributes
+ * ({@link PeftModel#setActive}, {@link PeftModel#disableAdapters()}), whether the model is
+ * training (dropout on), and — in a mixed batch — which rows it applies to.
  */
 public final class AdapterControl {
   private boolean enabled = true;
   private boolean training;
+  private Tensor rows; // int64 [R] row indices in a mixed batch, or null for every row
 
+  /** Whether the adapter contributes at all now (false when inactive, disabled, or used by no row). */
   public boolean enabled() {
-    return enabled;
+    return enabled && (rows == null || rows.numel() > 0);
   }
 
   public boolean training() {
     return training;
+  }
+
+  /**
+   * The adapter's change for the whole batch: {@code delta} applied to the rows that use this
+   * adapter (all rows unless a mixed batch says otherwise) and zero for the others. Rows that
+   * share the adapter are gathered and computed together.
+   *
+   * @param input [B, ...] the delta's input
+   * @param delta maps the selected rows [R, ...] to their change [R, ...]
+   * @return [B, ...] the change for every row
+   */
+  public Tensor forRows(Tensor input, UnaryOperator<Tensor> delta) {
+    if (rows == null) {
+      return delta.apply(input);
+    }
+    Tensor selected = delta.apply(input.indexSelect(0, rows));
+    long[] shape = selected.shape();
+    shape[0] = input.size(0);
+    return Tensor.zeros(selected.dtype(), shape).indexAdd(0, rows, selected);
+  }
+
+  /** The rows this adapter applies to in the current mixed batch, or null for every row. */
+  public Tensor rows() {
+    return rows;
   }
 
   void setEnabled(boolean value) {
@@ -22,5 +52,9 @@ public final class AdapterControl {
 
   void setTraining(boolean value) {
     training = value;
+  }
+
+  void setRows(Tensor value) {
+    rows = value;
   }
 }
