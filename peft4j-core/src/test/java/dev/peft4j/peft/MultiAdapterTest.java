@@ -122,6 +122,11 @@ class MultiAdapterTest {
             .isLessThanOrEqualTo(1e-5);
       }
       assertThat(peft.activeAdapters()).as("restored after the mixed batch").containsExactly(plan.get(3));
+      float[] baseRow0;
+      try (PeftModel.AdaptersDisabled off = peft.disableAdapters()) {
+        baseRow0 = logits(peft.causalLm(), ROWS[0]);
+      }
+      assertThat(maxAbsDiff(row(mixed, 0, ROWS.length), baseRow0)).as("the adapter changes row 0").isGreaterThan(1e-3);
     }
   }
 
@@ -149,6 +154,11 @@ class MultiAdapterTest {
       }
       assertThat(mixed.get(i)).as("row " + i).containsExactly(alone);
     }
+    long[] withoutAdapter;
+    try (PeftModel.AdaptersDisabled off = peft.disableAdapters()) {
+      withoutAdapter = generator.generate(prompts.get(0), GenerationConfig.greedy(12)).ids();
+    }
+    assertThat(mixed.get(0)).as("the adapter changes row 0's tokens").isNotEqualTo(withoutAdapter);
   }
 
   @Test
