@@ -6,7 +6,9 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Parameter;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -39,8 +41,13 @@ public final class PeftModel {
    */
   static PeftModel wrap(PretrainedModel base, PeftConfig config) {
     AdapterControl control = new AdapterControl();
-    ModulesToSave saved = new ModulesToSave(base, config.modulesToSave());
+    ModulesToSave saved = new ModulesToSave(base, config.modulesToSave()); // checks the names first
     Adapter adapter = PeftMethods.attach(base, config, DEFAULT_ADAPTER, control);
+    if (!adapter.modulesTrainedInFull().isEmpty()) {
+      List<String> names = new ArrayList<>(config.modulesToSave() == null ? List.of() : config.modulesToSave());
+      names.addAll(adapter.modulesTrainedInFull());
+      saved = new ModulesToSave(base, names);
+    }
     base.freeze();
     adapter.trainableParameters().values().forEach(p -> p.setTrainable(true));
     saved.parameters().values().forEach(p -> p.setTrainable(true));
