@@ -97,7 +97,8 @@ final class TrainCommand implements Callable<Integer> {
           classification ? List.of("classifier") : null, common.model));
       out.println(peft.trainableParametersSummary());
 
-      ExampleTokenizer encoder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength).labels(labels).build();
+      ExampleTokenizer.Builder encoderBuilder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength);
+      ExampleTokenizer encoder = (labels == null ? encoderBuilder : encoderBuilder.labels(labels)).build(); // labels: classification only
       BatchSource<Batch> trainBatches = loader(encoder.encodeAll(train), tokenizer, true);
       BatchSource<Batch> evalBatches = eval == null ? null : loader(encoder.encodeAll(eval), tokenizer, false);
       TrainingObjective<Batch> objective = classification ? new ClassificationObjective(peft) : new CausalLmObjective(peft);
