@@ -14,11 +14,11 @@ import dev.peft4j.tensor.Tensor;
 
 /**
  * One bottleneck adapter at one sublayer site — every variant is this delta with different
- * choices (He et al. 2022, Table 1 and §3):
+ * choices (He et al. 2022, §3.2 Table 1 and §3.3):
  *
  * <pre>
  *   sequential (Houlsby et al. 2019, Fig. 2):  h ← h + s · (f(h W_down + b_down) W_up + b_up)
- *   parallel   (He et al. 2022, Fig. 1c):       h ← h + s · (f(x W_down + b_down) W_up + b_up)
+ *   parallel   (He et al. 2022, §3.3):          h ← h + s · (f(x W_down + b_down) W_up + b_up)
  *   multi-head parallel:                        h ← h + W_o · concat_i(s · (f(x W_down⁽ⁱ⁾ + b_down⁽ⁱ⁾) W_up⁽ⁱ⁾ + b_up⁽ⁱ⁾))
  * </pre>
  *

@@ -26,7 +26,7 @@ import java.util.TreeMap;
  * @param reductionFactor r, with m = d / r for hidden size d; r must divide d; null when
  *     {@code bottleneckSize} is set
  * @param layerReductionFactors per-layer overrides, layer index → r (m = d / r in that layer);
- *     empty for none
+ *     empty (or null) for none
  * @param nonLinearity f: relu, gelu, swish (= silu) or tanh
  * @param init how W_down, W_up and the biases start (see {@link Init})
  * @param scaling s, the factor on the adapter's output (1 for plain adapters; He et al. use 4 for
@@ -125,7 +125,7 @@ public record BottleneckSpec(
     Checks.require(bottleneckSize == null || bottleneckSize > 0, "bottleneck_size must be positive, got %s", bottleneckSize);
     Checks.require(reductionFactor == null || reductionFactor > 0, "reduction_factor must be positive, got %s", reductionFactor);
     Checks.require(Double.isFinite(scaling), "scaling must be finite, got %s", scaling);
-    layerReductionFactors = Collections.unmodifiableMap(new TreeMap<>(layerReductionFactors));
+    layerReductionFactors = Collections.unmodifiableMap(layerReductionFactors == null ? new TreeMap<>() : new TreeMap<>(layerReductionFactors));
     layerReductionFactors.forEach((layer, r) -> {
       Checks.require(layer >= 0, "layer_reduction_factors: layer index must be >= 0, got %s", layer);
       Checks.require(r > 0, "layer_reduction_factors[%s] must be positive, got %s", layer, r);

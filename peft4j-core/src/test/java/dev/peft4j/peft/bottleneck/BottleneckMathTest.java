@@ -3,10 +3,15 @@ package dev.peft4j.peft.bottleneck;
 import static dev.peft4j.peft.bottleneck.Fixtures.INT_IDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.nn.KvCache;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftModel;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
 import dev.peft4j.testing.TinyCheckpoint;
 import dev.peft4j.testing.reference.ReferenceBert;
 import dev.peft4j.testing.reference.ReferenceGpt2;
@@ -14,6 +19,7 @@ import dev.peft4j.testing.reference.ReferenceLlama;
 import dev.peft4j.testing.reference.SublayerHook;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -159,5 +165,23 @@ class BottleneckMathTest {
         BottleneckSpec.houlsby().bottleneckSize(2).layersToTransform(1).build()));
     ReferenceGpt2 reference = ((ReferenceGpt2) checkpoint.reference()).withHook(hook(peft, "transformer.h."));
     assertClose(Fixtures.output(peft.baseModel()), reference.logits(INT_IDS));
+  }
+
+  @Test
+  void decodingWithTheKvCacheEqualsRecomputingTheWholeSequence() throws Exception {
+    PeftModel peft = wrapRandom(TinyCheckpoint.llama(), BottleneckConfig.of(BottleneckSpec.houlsby().bottleneckSize(4).build(),
+        BottleneckSpec.multiHeadParallel().bottleneckSize(2).build()));
+    CausalLm lm = peft.causalLm();
+    long[] ids = Fixtures.IDS;
+    int n = ids.length;
+    try (Scope scope = Scope.open();
+         Engine.GradGuard g = Engine.noGrad();
+         KvCache cache = lm.newCache()) {
+      float[] full = lm.forward(Tensor.ofLongs(ids, 1, n), null, null).toFloatArray();
+      lm.forward(Tensor.ofLongs(Arrays.copyOf(ids, n - 1), 1, n - 1), null, cache);
+      float[] last = lm.forward(Tensor.ofLongs(new long[] {ids[n - 1]}, 1, 1), null, cache).toFloatArray();
+      float[] expected = Arrays.copyOfRange(full, (n - 1) * last.length, n * last.length);
+      assertThat(Fixtures.maxAbsDiff(last, expected)).isLessThanOrEqualTo(1e-5 * Fixtures.maxAbs(expected));
+    }
   }
 }
