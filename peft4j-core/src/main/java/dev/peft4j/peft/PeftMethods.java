@@ -2,6 +2,9 @@ package dev.peft4j.peft;
 
 import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.peft.bottleneck.BottleneckAdapter;
+import dev.peft4j.peft.bottleneck.BottleneckConfig;
+import dev.peft4j.peft.bottleneck.BottleneckConfigJson;
 import dev.peft4j.peft.lora.LoraAdapter;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.LoraConfigJson;
@@ -20,6 +23,9 @@ final class PeftMethods {
     if (config instanceof LoraConfig) {
       return LoraAdapter.attach(model, ((LoraConfig) config).withBaseModel(base), name, control);
     }
+    if (config instanceof BottleneckConfig) {
+      return BottleneckAdapter.attach(model, ((BottleneckConfig) config).withBaseModel(base), name, control);
+    }
     throw new IllegalArgumentException("unsupported PEFT config " + config.getClass().getName());
   }
 
@@ -33,7 +39,10 @@ final class PeftMethods {
     if ("LORA".equals(type)) {
       return LoraConfigJson.parse(json, source);
     }
+    if (BottleneckConfig.PEFT_TYPE.equals(type)) {
+      return BottleneckConfigJson.parse(json, source);
+    }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
-        + "' is not supported (supported: LORA)"));
+        + "' is not supported (supported: LORA, " + BottleneckConfig.PEFT_TYPE + ")"));
   }
 }

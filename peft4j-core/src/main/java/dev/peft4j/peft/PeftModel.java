@@ -108,8 +108,13 @@ public final class PeftModel {
       throw new IllegalArgumentException("an adapter named '" + name + "' is already attached");
     }
     AdapterControl control = new AdapterControl();
-    ModulesToSave saved = new ModulesToSave(base, config.modulesToSave(), baseValues);
+    ModulesToSave saved = new ModulesToSave(base, config.modulesToSave(), baseValues); // checks the names first
     Adapter adapter = PeftMethods.attach(base, config, name, control);
+    if (!adapter.modulesTrainedInFull().isEmpty()) {
+      List<String> names = new ArrayList<>(config.modulesToSave() == null ? List.of() : config.modulesToSave());
+      names.addAll(adapter.modulesTrainedInFull());
+      saved = new ModulesToSave(base, names, baseValues);
+    }
     adapters.put(name, new Attached(adapter, control, saved));
   }
 
