@@ -46,7 +46,8 @@ final class EvalCommand implements Callable<Integer> {
     Dataset dataset = Datasets.read(data, format, false);
     try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
       LabelSet labels = model instanceof SequenceClassifier ? LabelSet.of(((SequenceClassifier) model).labels()) : null;
-      ExampleTokenizer encoder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength).labels(labels).build();
+      ExampleTokenizer.Builder encoderBuilder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength);
+      ExampleTokenizer encoder = (labels == null ? encoderBuilder : encoderBuilder.labels(labels)).build();
       DataLoaderSource source = new DataLoaderSource(DataLoader.builder(encoder.encodeAll(dataset))
           .batchSize(batchSize).padIdFrom(tokenizer).shuffle(false).build());
       EvalResult r = Evaluation.run(labels == null

@@ -3,6 +3,8 @@ package dev.peft4j.cli;
 import dev.peft4j.data.EncodedExample;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.TaskType;
+import dev.peft4j.peft.bottleneck.BottleneckConfig;
+import dev.peft4j.peft.bottleneck.BottleneckSpec;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
@@ -18,8 +20,7 @@ import picocli.CommandLine.Option;
 
 /** {@code --method} and each method's hyperparameters, turned into a {@link PeftConfig}. */
 final class MethodOptions {
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD",
-      description = "PEFT method: lora, prompt, p-tuning, prefix or llama-adapter.")
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix, llama-adapter.")
   String method;
 
   @Option(names = "--r", defaultValue = "8", description = "LoRA rank.")
@@ -34,6 +35,26 @@ final class MethodOptions {
   @Option(names = "--target", split = ",", paramLabel = "MODULE",
       description = "Modules to adapt: names or suffixes (comma-separated), or all-linear; default per architecture.")
   List<String> targets;
+
+  @Option(names = "--reduction-factor", paramLabel = "R",
+      description = "Bottleneck adapters: bottleneck m = hidden size / R (default 16).")
+  Integer reductionFactor;
+
+  @Option(names = "--bottleneck", paramLabel = "M", description = "Bottleneck adapters: bottleneck size m (per head for mh-parallel); overrides --reduction-factor.")
+  Integer bottleneck;
+
+  @Option(names = "--nonlinearity", paramLabel = "F", description = "Bottleneck adapters: relu, gelu, swish or tanh.")
+  String nonLinearity;
+
+  @Option(names = "--scaling", paramLabel = "S",
+      description = "Bottleneck adapters: output scaling s, or 'learned' (a trained scalar starting at the method's s; scaled-parallel: 4).")
+  String scaling;
+
+  @Option(names = "--placement", paramLabel = "WHERE", description = "Bottleneck adapters: attention, ffn or both (default per method).")
+  String placement;
+
+  @Option(names = "--train-layer-norms", description = "Bottleneck adapters: also train the layer norms of the adapted layers.")
+  boolean trainLayerNorms;
 
   @Mixin PromptOptions prompt = new PromptOptions();
 
@@ -86,6 +107,16 @@ final class MethodOptions {
     switch (method) {
       case "lora":
         return lora(task, modulesToSave, base);
+      case "houlsby":
+        return bottleneck(BottleneckSpec.houlsby(), task, modulesToSave, base);
+      case "pfeiffer":
+        return bottleneck(BottleneckSpec.pfeiffer(), task, modulesToSave, base);
+      case "parallel":
+        return bottleneck(BottleneckSpec.parallel(), task, modulesToSave, base);
+      case "scaled-parallel":
+        return bottleneck(BottleneckSpec.scaledParallel(4.0), task, modulesToSave, base);
+      case "mh-parallel":
+        return bottleneck(BottleneckSpec.multiHeadParallel(), task, modulesToSave, base);
       case "prompt":
         return promptTuning(task, modulesToSave, base, tokenizer);
       case "p-tuning":
@@ -102,7 +133,8 @@ final class MethodOptions {
             .taskType(task).baseModelNameOrPath(base).build();
       default:
         throw new IllegalArgumentException("--method " + method
-            + " is not available (available: lora, prompt, p-tuning, prefix, llama-adapter)");
+            + " is not available (available: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt,"
+            + " p-tuning, prefix, llama-adapter)");
     }
   }
 
@@ -161,5 +193,31 @@ final class MethodOptions {
       }
     }
     return b.build();
+  }
+
+  private BottleneckConfig bottleneck(BottleneckSpec.Builder spec, TaskType task, List<String> modulesToSave, String base) {
+    if (reductionFactor != null) {
+      spec.reductionFactor(reductionFactor);
+    }
+    if (bottleneck != null) {
+      spec.bottleneckSize(bottleneck);
+    }
+    if (nonLinearity != null) {
+      spec.nonLinearity(BottleneckSpec.NonLinearity.parse(nonLinearity));
+    }
+    if (placement != null) {
+      spec.placement(BottleneckSpec.Placement.parse(placement));
+    }
+    if ("learned".equals(scaling)) {
+      spec.learnedScaling(true);
+    } else if (scaling != null) {
+      try {
+        spec.scaling(Double.parseDouble(scaling));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--scaling must be a number or 'learned', got '" + scaling + "'");
+      }
+    }
+    return BottleneckConfig.builder().adapter(spec).trainLayerNorms(trainLayerNorms).taskType(task)
+        .modulesToSave(modulesToSave).baseModelNameOrPath(base).build();
   }
 }

@@ -1,5 +1,6 @@
 package dev.peft4j.cli;
 
+import java.io.IOException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -31,6 +32,15 @@ public final class Peft4j {
       }
       return ERROR_EXIT;
     });
-    return cli.execute(args);
+    cli.setOverwrittenOptionsAllowed(true); // --config values first, the command line's own win
+    String[] expanded;
+    try {
+      expanded = RunConfig.expand(args);
+    } catch (IOException | RuntimeException e) {
+      cli.getErr().println("peft4j: error: " + Errors.describe(e));
+      cli.getErr().flush();
+      return ERROR_EXIT;
+    }
+    return cli.execute(expanded);
   }
 }

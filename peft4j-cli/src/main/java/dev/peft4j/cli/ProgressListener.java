@@ -2,14 +2,13 @@ package dev.peft4j.cli;
 
 import dev.peft4j.train.EvalResult;
 import dev.peft4j.train.StepMetrics;
-import dev.peft4j.train.TrainingListener;
 import java.util.Locale;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /** A terminal progress bar: steps, loss, learning rate, tokens/s and ETA. */
-final class ProgressListener implements TrainingListener, AutoCloseable {
+final class ProgressListener implements ProgressReporter {
   private final ProgressBar bar;
 
   ProgressListener(long maxSteps) {
@@ -21,9 +20,6 @@ final class ProgressListener implements TrainingListener, AutoCloseable {
   public void onStep(StepMetrics m) {
     bar.stepTo(m.step());
     bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f lr %.2e %.0f tok/s", m.loss(), m.lr(), m.tokensPerSecond()));
-    if (m.step() >= bar.getMax()) {
-      bar.close();
-    }
   }
 
   @Override

@@ -15,6 +15,7 @@ import dev.peft4j.model.SequenceClassifier;
 import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.peft.TaskType;
+import dev.peft4j.tensor.Engine;
 import dev.peft4j.text.Tokenizer;
 import dev.peft4j.train.AdamWConfig;
 import dev.peft4j.train.BatchSource;
@@ -44,7 +45,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * before and after, and saves the adapter (Hugging Face PEFT format), {@code metrics.jsonl} and a
  * loss curve to {@code --output}.
  */
-@Command(name = "train", description = "Fine-tune a model with a PEFT method.")
+@Command(name = "train", description = {"Fine-tune a model with a PEFT method.",
+    "Options may also come from a YAML file: --config run.yaml (command-line options win)."})
 final class TrainCommand implements Callable<Integer> {
   @Mixin CommonOptions common;
 
@@ -92,6 +94,7 @@ final class TrainCommand implements Callable<Integer> {
       Dataset eval = evalData == null ? null : Datasets.read(evalData, format, skipMalformed);
       boolean classification = train.format().orElseThrow() == DatasetFormat.CLASSIFICATION;
       LabelSet labels = classification ? LabelSet.fromDataset(train) : null;
+      Engine.manualSeed(seed); // the new head's and the adapter's initialisation
       PretrainedModel model = loadModel(modelDir, labels);
       PeftModel peft = Peft.wrap(model, methodOptions.build(classification ? TaskType.SEQ_CLS : TaskType.CAUSAL_LM,
           classification ? List.of("classifier") : null, common.model, tokenizer,
@@ -111,8 +114,11 @@ final class TrainCommand implements Callable<Integer> {
       }
       long steps = maxSteps > 0 ? maxSteps
           : (long) Math.ceil((double) trainBatches.batchesPerEpoch() * epochs / gradAccum);
-      Trainer<Batch> trainer = trainer(objective, trainBatches, evalBatches, steps, out);
-      TrainingResult result = resume ? trainer.trainOrResume() : trainer.train();
+      TrainingResult result;
+      try (ProgressReporter progress = noProgress ? ProgressReporter.lines(out) : ProgressReporter.bar(steps)) {
+        Trainer<Batch> trainer = trainer(objective, trainBatches, evalBatches, steps, progress);
+        result = resume ? trainer.trainOrResume() : trainer.train();
+      }
       out.printf(Locale.ROOT, "trained %d steps (%s), last loss %.4f%n", result.steps(), result.stopReason(), result.lastLoss());
       if (evalBatches != null) {
         out.println("after training:  " + describe(Evaluation.run(objective, evalBatches, result.steps())));
@@ -138,7 +144,6 @@ final class TrainCommand implements Callable<Integer> {
     if (!(base instanceof Encoder)) {
       throw new IllegalArgumentException("classification data needs an encoder model (BERT), got " + base.architecture());
     }
-    dev.peft4j.tensor.Engine.manualSeed(seed); // the new head's initialisation
     return ModelSetup.classifier(base, labels.names(), pooling);
   }
 
@@ -148,7 +153,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private Trainer<Batch> trainer(TrainingObjective<Batch> objective, BatchSource<Batch> trainBatches,
-      BatchSource<Batch> evalBatches, long steps, PrintWriter out) {
+      BatchSource<Batch> evalBatches, long steps, ProgressReporter progress) {
     long warmup = Math.round(steps * warmupRatio);
     LrSchedule lrSchedule;
     switch (schedule) {
@@ -167,7 +172,7 @@ final class TrainCommand implements Callable<Integer> {
         .seed(seed)
         .outputDir(output)
         .checkpointEvery(saveEvery > 0 ? saveEvery : stepsPerEpoch)
-        .listener(noProgress ? new LogLines(out) : new ProgressListener(steps));
+        .listener(progress);
     if (evalBatches != null) {
       b.evalData(evalBatches).evalEvery(evalEvery > 0 ? evalEvery : stepsPerEpoch);
       if (patience > 0) {

@@ -42,11 +42,17 @@ public interface Adapter {
   /** Whether this method can be merged into the base weights at all. */
   boolean mergeable();
 
+  /**
+   * Modules of the base model this method trains in full (e.g. layer norms per task), by path.
+   * {@link PeftModel} treats them as {@code modules_to_save}: trained, saved under
+   * {@code base_model.model.<path>}, and restored to their original values while adapters are
+   * disabled. None by default.
+   */
+  default java.util.List<String> modulesTrainedInFull() {
+    return java.util.List.of();
+  }
+
   /** Detaches the method from the model (after merging, this leaves a plain model). */
   void unload();
 
-  /** Whether the method can apply to some rows of a batch only ({@link PeftModel#selectRows}). */
-  default boolean supportsRowSelection() {
-    return false;
-  }
 }

@@ -23,6 +23,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Hugging Face PEFT's two-file adapter layout: {@code adapter_config.json} (written as Python's
@@ -84,6 +85,42 @@ public final class AdapterFormat {
       }
     }
     return new Saved(config, tensors, weights.toString());
+  }
+
+  /**
+   * Copies saved tensors into the parameters of the same saved name (converting to each
+   * parameter's dtype), after checking that the names are exactly {@code expected}'s and every
+   * shape fits. Nothing is copied when a check fails.
+   *
+   * @param layers what the tensors are for, completing "does not fit ...", e.g. "the LoRA layers
+   *     its config creates on LlamaForCausalLM"
+   * @throws ModelFormatException listing missing and unexpected names, or naming the first
+   *     tensor whose shape does not fit
+   */
+  public static void loadExactly(Map<String, Parameter> expected, Map<String, TensorData> tensors, String source,
+      String layers) throws ModelFormatException {
+    TreeSet<String> missing = new TreeSet<>(expected.keySet());
+    missing.removeAll(tensors.keySet());
+    TreeSet<String> unexpected = new TreeSet<>(tensors.keySet());
+    unexpected.removeAll(expected.keySet());
+    if (!missing.isEmpty() || !unexpected.isEmpty()) {
+      throw new ModelFormatException(source + " does not fit " + layers + ": missing " + missing
+          + ", unexpected " + unexpected);
+    }
+    for (Map.Entry<String, Parameter> e : expected.entrySet()) {
+      long[] shape = tensors.get(e.getKey()).shape();
+      if (!Arrays.equals(shape, e.getValue().shape())) {
+        throw new ModelFormatException("tensor '" + e.getKey() + "' in " + source + " has shape "
+            + Arrays.toString(shape) + " but this model needs " + Arrays.toString(e.getValue().shape())
+            + " (was the adapter trained for another base model?)");
+      }
+    }
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      expected.forEach((key, p) -> {
+        TensorData data = tensors.get(key);
+        p.value().copy_(Tensor.fromBytes(data.data(), data.dtype(), data.shape()).to(p.value().dtype()));
+      });
+    }
   }
 
   /** Copies saved tensors into parameters of the same name, checking names and shapes first. */

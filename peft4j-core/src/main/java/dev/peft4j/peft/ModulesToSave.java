@@ -9,14 +9,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Modules trained in full next to the adapter ({@code modules_to_save}, e.g. a classification
- * head). Their pre-training values are kept so that disabling adapters restores the base model.
+ * One adapter's copies of the modules it trains in full ({@code modules_to_save}, e.g. a
+ * classification head), as PEFT's {@code ModulesToSaveWrapper} keeps one copy per adapter.
+ * Activating the adapter points the model's parameters at its copies, so training updates them
+ * in place; {@link BaseValues} restores the originals.
  */
 final class ModulesToSave {
-  private final Map<String, Parameter> parameters = new LinkedHashMap<>(); // path -> parameter
-  private final Map<String, Tensor> originals = new LinkedHashMap<>();    // path -> value before training
+  private final Map<String, Parameter> parameters = new LinkedHashMap<>(); // path -> live parameter
+  private final Map<String, Tensor> values = new LinkedHashMap<>();       // path -> this adapter's value
 
-  ModulesToSave(PretrainedModel model, List<String> names) {
+  /** @param base the base model's own values, shared by every adapter of one PeftModel */
+  ModulesToSave(PretrainedModel model, List<String> names, BaseValues base) {
     if (names == null) {
       return;
     }
@@ -35,19 +38,34 @@ final class ModulesToSave {
             + model.architecture());
       }
     }
-    parameters.forEach((path, p) -> originals.put(path, p.value().copy().retain()));
+    parameters.forEach((path, p) -> values.put(path, base.of(p).copy().retain()));
   }
 
+  boolean isEmpty() {
+    return parameters.isEmpty();
+  }
+
+  /** The live parameters, by path. */
   Map<String, Parameter> parameters() {
     return parameters;
   }
 
-  /** Swaps trained and original values (used symmetrically to disable and re-enable). */
-  void swap() {
-    parameters.forEach((path, p) -> {
-      Tensor current = p.value();
-      p.set(originals.get(path));
-      originals.put(path, current);
-    });
+  /** Points the parameters at this adapter's values. */
+  void activate() {
+    parameters.forEach((path, p) -> p.set(values.get(path)));
+  }
+
+  /** The base model's values of parameters that adapters replace, recorded before any adapter touches them. */
+  static final class BaseValues {
+    private final Map<Parameter, Tensor> values = new LinkedHashMap<>();
+
+    Tensor of(Parameter p) {
+      return values.computeIfAbsent(p, Parameter::value);
+    }
+
+    /** Points every replaced parameter back at its base value. */
+    void restore() {
+      values.forEach(Parameter::set);
+    }
   }
 }

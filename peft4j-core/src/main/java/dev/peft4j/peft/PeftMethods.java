@@ -2,6 +2,9 @@ package dev.peft4j.peft;
 
 import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.peft.bottleneck.BottleneckAdapter;
+import dev.peft4j.peft.bottleneck.BottleneckConfig;
+import dev.peft4j.peft.bottleneck.BottleneckConfigJson;
 import dev.peft4j.peft.llamaadapter.LlamaAdapter;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfigJson;
@@ -30,6 +33,9 @@ final class PeftMethods {
     if (config instanceof LoraConfig) {
       return LoraAdapter.attach(model, ((LoraConfig) config).withBaseModel(base), name, control);
     }
+    if (config instanceof BottleneckConfig) {
+      return BottleneckAdapter.attach(model, ((BottleneckConfig) config).withBaseModel(base), name, control);
+    }
     if (config instanceof PrefixTuningConfig) {
       return PrefixAdapter.attach(model, ((PrefixTuningConfig) config).withBaseModel(base), name, control);
     }
@@ -55,6 +61,9 @@ final class PeftMethods {
     if ("LORA".equals(type)) {
       return LoraConfigJson.parse(json, source);
     }
+    if (BottleneckConfig.PEFT_TYPE.equals(type)) {
+      return BottleneckConfigJson.parse(json, source);
+    }
     if ("PREFIX_TUNING".equals(type)) {
       return PrefixTuningConfigJson.parse(json, source);
     }
@@ -68,6 +77,7 @@ final class PeftMethods {
       return LlamaAdapterConfigJson.parse(json, source);
     }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
-        + "' is not supported (supported: LORA, PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT)"));
+        + "' is not supported (supported: LORA, " + BottleneckConfig.PEFT_TYPE
+        + ", PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT)"));
   }
 }

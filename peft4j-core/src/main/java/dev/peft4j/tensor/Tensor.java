@@ -342,6 +342,11 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(handle.repeat_interleave(repeats, new LongOptional(dim), new LongOptional()));
   }
 
+  /** A copy with {@code source}'s slices added at {@code index} along {@code dim} ({@code torch.index_add}). */
+  public Tensor indexAdd(long dim, Tensor index, Tensor source) {
+    return new Tensor(handle.index_add(dim, index.handle, source.handle));
+  }
+
   public Tensor indexSelect(long dim, Tensor index) {
     return new Tensor(handle.index_select(dim, index.handle));
   }
@@ -462,6 +467,21 @@ public final class Tensor implements AutoCloseable {
   public Tensor[] sort(long dim, boolean descending) {
     org.bytedeco.pytorch.T_TensorTensor_T r = handle.sort(dim, descending);
     return new Tensor[] {new Tensor(r.get0()), new Tensor(r.get1())};
+  }
+
+  /**
+   * Reduced singular value decomposition of this [m, n] matrix: {U [m, k], S [k], Vh [k, n]} with
+   * k = min(m, n) and {@code this = U diag(S) Vh} ({@code torch.linalg.svd(full_matrices=False)}).
+   */
+  public Tensor[] svd() {
+    org.bytedeco.pytorch.T_TensorTensorTensor_T r =
+        torch.linalg_svd(handle, false, new org.bytedeco.pytorch.StringViewOptional());
+    return new Tensor[] {new Tensor(r.get0()), new Tensor(r.get1()), new Tensor(r.get2())};
+  }
+
+  /** A diagonal matrix with this vector on its diagonal. */
+  public Tensor diag() {
+    return new Tensor(torch.diag(handle));
   }
 
   /** {@code n} samples per row of this [B, V] probability matrix ({@code torch.multinomial}). */

@@ -5,28 +5,42 @@ import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.LayerNorm;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
+import dev.peft4j.nn.SublayerSite;
+import dev.peft4j.nn.SublayerSites;
 import dev.peft4j.tensor.Tensor;
+import java.util.List;
 
 /**
  * One post-LayerNorm encoder layer {@code encoder.layer.N} (Vaswani et al. 2017):
- * {@code h = LN(x + Wo·attn(x)); out = LN(h + W2·act(W1·h))}.
+ * {@code h = LN(x + Wo·attn(x)); out = LN(h + W2·act(W1·h))}. Both sublayer outputs are hook
+ * sites, after the output projection and before residual + LayerNorm:
+ * {@code h = LN(x + attentionSite(x, Wo·attn(x)))}.
  */
-final class BertLayer extends Module {
+final class BertLayer extends Module implements SublayerSites {
   final AttentionBlock attention;
   private final Linear intermediate;
   private final Output output;
   private final BertConfig config;
+  private final SublayerSite attentionSite;
+  private final SublayerSite ffnSite;
 
   BertLayer(BertConfig c, int layer) {
     config = c;
     attention = child("attention", new AttentionBlock(c, layer));
     intermediate = child("intermediate", new Intermediate(c)).dense;
     output = child("output", new Output(c, c.intermediateSize()));
+    attentionSite = SublayerSite.attention(this, attention.output.dense, c.numHeads());
+    ffnSite = SublayerSite.ffn(this, output.dense);
   }
 
   Tensor forward(Tensor x, Tensor mask) {
-    Tensor h = attention.forward(x, mask);
-    return output.forward(config.activation().apply(intermediate.forward(h)), h);
+    Tensor h = attention.forward(x, mask, attentionSite);
+    return output.forward(config.activation().apply(intermediate.forward(h)), h, ffnSite);
+  }
+
+  @Override
+  public List<SublayerSite> sublayerSites() {
+    return List.of(attentionSite, ffnSite);
   }
 
   /** {@code attention}: {@code self} (query/key/value) and {@code output} (dense + LayerNorm). */
@@ -39,8 +53,8 @@ final class BertLayer extends Module {
       output = child("output", new Output(c, c.hiddenSize()));
     }
 
-    Tensor forward(Tensor x, Tensor mask) {
-      return output.forward(self.forward(x, mask), x);
+    Tensor forward(Tensor x, Tensor mask, SublayerSite site) {
+      return output.forward(self.forward(x, mask), x, site);
     }
   }
 
@@ -78,7 +92,10 @@ final class BertLayer extends Module {
     }
   }
 
-  /** {@code output} / {@code attention.output}: {@code LayerNorm(residual + dense(x))}. */
+  /**
+   * {@code output} / {@code attention.output}: {@code LayerNorm(residual + site(residual, dense(x)))};
+   * the residual is the sublayer's input.
+   */
   static final class Output extends Module {
     private final Linear dense;
     private final LayerNorm layerNorm;
@@ -88,8 +105,8 @@ final class BertLayer extends Module {
       layerNorm = child("LayerNorm", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
     }
 
-    Tensor forward(Tensor x, Tensor residual) {
-      return layerNorm.forward(residual.add(dense.forward(x)));
+    Tensor forward(Tensor x, Tensor residual, SublayerSite site) {
+      return layerNorm.forward(residual.add(site.apply(residual, dense.forward(x))));
     }
   }
 }

@@ -6,25 +6,42 @@ import dev.peft4j.nn.KvCache;
 import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.LayerNorm;
 import dev.peft4j.nn.Module;
+import dev.peft4j.nn.SublayerSite;
+import dev.peft4j.nn.SublayerSites;
 import dev.peft4j.tensor.Tensor;
+import java.util.List;
 
-/** One pre-LayerNorm block {@code h.N}: {@code h = x + attn(ln_1(x)); out = h + mlp(ln_2(h))}. */
-final class Gpt2Block extends Module {
+/**
+ * One pre-LayerNorm block {@code h.N}: {@code h = x + attn(ln_1(x)); out = h + mlp(ln_2(h))}, with
+ * both sublayer outputs as hook sites ({@code h = x + attentionSite(n, attn(n))}, {@code n = ln_1(x)}).
+ */
+final class Gpt2Block extends Module implements SublayerSites {
   private final LayerNorm ln1;
   final SelfAttention attn;
   private final LayerNorm ln2;
   private final Mlp mlp;
+  private final SublayerSite attentionSite;
+  private final SublayerSite ffnSite;
 
   Gpt2Block(Gpt2Config c, int layer) {
     ln1 = child("ln_1", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
     attn = child("attn", new SelfAttention(c, layer));
     ln2 = child("ln_2", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
     mlp = child("mlp", new Mlp(c));
+    attentionSite = SublayerSite.attention(this, attn.cProj, c.numHeads());
+    ffnSite = SublayerSite.ffn(this, mlp.cProj);
   }
 
   Tensor forward(Tensor x, KvCache cache, Tensor mask) {
-    Tensor h = x.add(attn.forward(ln1.forward(x), cache, mask));
-    return h.add(mlp.forward(ln2.forward(h)));
+    Tensor n1 = ln1.forward(x);
+    Tensor h = x.add(attentionSite.apply(n1, attn.forward(n1, cache, mask)));
+    Tensor n2 = ln2.forward(h);
+    return h.add(ffnSite.apply(n2, mlp.forward(n2)));
+  }
+
+  @Override
+  public List<SublayerSite> sublayerSites() {
+    return List.of(attentionSite, ffnSite);
   }
 
   /** {@code attn}: the fused q/k/v projection {@code c_attn} and output projection {@code c_proj}. */

@@ -37,4 +37,9 @@ final class LlamaAttention extends Module implements KvSite.Owner {
         qProj.forward(x), kProj.forward(x), vProj.forward(x), rope, positions, cache, mask);
     return oProj.forward(attended);
   }
+
+  /** {@code o_proj}, which maps the concatenated heads to the attention output. */
+  Linear outputProjection() {
+    return oProj;
+  }
 }

@@ -20,4 +20,9 @@ final class LlamaMlp extends Module {
   Tensor forward(Tensor x) {
     return downProj.forward(Functional.silu(gateProj.forward(x)).mul(upProj.forward(x)));
   }
+
+  /** {@code down_proj}, which produces the MLP's output. */
+  Linear outputProjection() {
+    return downProj;
+  }
 }

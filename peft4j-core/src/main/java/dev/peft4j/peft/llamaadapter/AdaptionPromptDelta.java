@@ -68,6 +68,7 @@ final class AdaptionPromptDelta extends Module implements KvDelta {
     Tensor values = kv[1].view(rows, k, site.kvHeads(), site.headDim()).transpose(1, 2).expand(b, site.kvHeads(), k, site.headDim());
     Tensor attended = Functional.scaledDotProductAttention(queries, keys, values, null, scale); // [B, H, T, D]
     Tensor g = (tanh ? gate.value().tanh() : gate.value().view(1, 1, 1, 1)).to(dtype);
-    return attended.mul(g);
+    Tensor selected = control.rowMask(b); // in a mixed batch, only this adapter's rows
+    return selected == null ? attended.mul(g) : attended.mul(g).mul(selected.to(dtype).view(b, 1, 1, 1));
   }
 }

@@ -7,17 +7,16 @@ import dev.peft4j.nn.Module;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
+import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 
 /** LoRA attached to a model under one adapter name. */
 public final class LoraAdapter implements Adapter {
@@ -88,30 +87,8 @@ public final class LoraAdapter implements Adapter {
 
   @Override
   public void load(Map<String, TensorData> tensors, String source) throws ModelFormatException {
-    Map<String, Parameter> expected = savedTensors();
-    TreeSet<String> missing = new TreeSet<>(expected.keySet());
-    missing.removeAll(tensors.keySet());
-    TreeSet<String> unexpected = new TreeSet<>(tensors.keySet());
-    unexpected.removeAll(expected.keySet());
-    if (!missing.isEmpty() || !unexpected.isEmpty()) {
-      throw new ModelFormatException(source + " does not fit the LoRA layers its config creates on "
-          + model.architecture() + ": missing " + missing + ", unexpected " + unexpected);
-    }
-    for (Map.Entry<String, Parameter> e : expected.entrySet()) {
-      long[] shape = tensors.get(e.getKey()).shape();
-      if (!Arrays.equals(shape, e.getValue().shape())) {
-        throw new ModelFormatException("tensor '" + e.getKey() + "' in " + source + " has shape "
-            + Arrays.toString(shape) + " but this model needs " + Arrays.toString(e.getValue().shape())
-            + " (was the adapter trained for another base model?)");
-      }
-    }
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      expected.forEach((key, p) -> {
-        TensorData data = tensors.get(key);
-        Tensor value = Tensor.fromBytes(data.data(), data.dtype(), data.shape()).to(p.value().dtype());
-        p.value().copy_(value);
-      });
-    }
+    AdapterFormat.loadExactly(savedTensors(), tensors, source,
+        "the LoRA layers its config creates on " + model.architecture());
   }
 
   @Override

@@ -80,8 +80,10 @@ public final class LoraDelta extends Module implements OutputDelta {
   /** @param x [..., in] @return (α/r) · B A dropout(x), [..., out] */
   @Override
   public Tensor apply(Tensor x) {
-    Tensor input = Functional.dropout(x, dropout, control.training());
-    return Functional.linear(Functional.linear(input, loraA.value(), null), loraB.value(), null).mul(scaling);
+    return control.forRows(x, rows -> {
+      Tensor input = Functional.dropout(rows, dropout, control.training());
+      return Functional.linear(Functional.linear(input, loraA.value(), null), loraB.value(), null).mul(scaling);
+    });
   }
 
   /** {@code (α/r) · B A} in the host weight's layout: [out, in], or [in, out] for Conv1D. */

@@ -158,8 +158,4 @@ public final class PrefixAdapter implements Adapter {
     }
   }
 
-  @Override
-  public boolean supportsRowSelection() {
-    return true;
-  }
 }

@@ -29,7 +29,7 @@ final class PrefixDelta implements KvDelta {
 
   @Override
   public Tensor rows(long batch) {
-    return control.rows(batch);
+    return control.rowMask(batch);
   }
 
   @Override

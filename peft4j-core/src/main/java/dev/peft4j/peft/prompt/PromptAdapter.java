@@ -212,8 +212,4 @@ public final class PromptAdapter implements Adapter {
     site.detach(delta);
   }
 
-  @Override
-  public boolean supportsRowSelection() {
-    return true;
-  }
 }

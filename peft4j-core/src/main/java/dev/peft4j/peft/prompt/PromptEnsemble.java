@@ -9,41 +9,41 @@ import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Prompt ensembling (Lester et al. 2021, §7.1): K prompts trained for one task on one frozen
  * model, their predictions averaged in one batched pass. A batch of B rows runs as B·K rows —
- * row {@code b·K + k} with prompt k only ({@link PeftModel#selectRows}) — and the K predictions
- * of each row are averaged (probabilities, or logits) or voted.
+ * row {@code b·K + k} with prompt k only ({@link PeftModel#perRowAdapters}) — and the K
+ * predictions of each row are averaged (probabilities, or logits) or voted. Prompts with
+ * modules_to_save (their own classification heads) cannot share a batch; a classifier ensemble
+ * uses prompts over one shared head.
  */
 public final class PromptEnsemble {
-  private final List<PeftModel> prompts;
-  private final PretrainedModel base;
+  private final PeftModel peft;
+  private final List<String> prompts;
 
-  private PromptEnsemble(List<PeftModel> prompts) {
+  private PromptEnsemble(PeftModel peft, List<String> prompts) {
+    this.peft = peft;
     this.prompts = List.copyOf(prompts);
-    this.base = prompts.get(0).baseModel();
   }
 
   /**
-   * @param prompts prompt-tuning or P-tuning adapters attached to the same base model (e.g. each
-   *     loaded with {@link PeftModel#load} onto it)
-   * @throws IllegalArgumentException if there are none, one is another method, or they are on different models
+   * @param peft the model the prompts are attached to ({@link PeftModel#loadAdapter})
+   * @param prompts names of prompt-tuning or P-tuning adapters of {@code peft}
+   * @throws IllegalArgumentException if there are none, or one is unknown or another method
    */
-  public static PromptEnsemble of(List<PeftModel> prompts) {
+  public static PromptEnsemble of(PeftModel peft, List<String> prompts) {
     if (prompts.isEmpty()) {
       throw new IllegalArgumentException("an ensemble needs at least one prompt");
     }
-    for (PeftModel p : prompts) {
-      if (!(p.adapter() instanceof PromptAdapter)) {
-        throw new IllegalArgumentException("ensembles combine prompt-tuning or P-tuning prompts, not "
-            + p.config().peftType());
-      }
-      if (p.baseModel() != prompts.get(0).baseModel()) {
-        throw new IllegalArgumentException("the prompts of an ensemble must be attached to the same base model");
+    for (String name : prompts) {
+      if (!(peft.adapter(name) instanceof PromptAdapter)) {
+        throw new IllegalArgumentException("ensembles combine prompt-tuning or P-tuning prompts; '" + name + "' is "
+            + peft.adapter(name).config().peftType());
       }
     }
-    return new PromptEnsemble(prompts);
+    return new PromptEnsemble(peft, prompts);
   }
 
   public int size() {
@@ -81,13 +81,11 @@ public final class PromptEnsemble {
   }
 
   private CausalLm causal() {
-    if (!(base instanceof CausalLm)) {
-      throw new IllegalStateException(base.architecture() + " is not a causal language model");
-    }
-    return (CausalLm) base;
+    return peft.causalLm();
   }
 
   private SequenceClassifier classifier() {
+    PretrainedModel base = peft.baseModel();
     if (!(base instanceof SequenceClassifier)) {
       throw new IllegalStateException(base.architecture() + " is not a SequenceClassifier");
     }
@@ -95,27 +93,14 @@ public final class PromptEnsemble {
   }
 
   /** Runs {@code forward} on {ids, mask} repeated K times per row, each copy with its own prompt: [B·K, ...]. */
-  private Tensor run(Tensor ids, Tensor mask, java.util.function.Function<Tensor[], Tensor> forward) {
+  private Tensor run(Tensor ids, Tensor mask, Function<Tensor[], Tensor> forward) {
     int k = prompts.size();
-    int rows = (int) ids.size(0) * k;
-    List<AutoCloseable> selections = new ArrayList<>();
-    try {
-      for (int j = 0; j < k; j++) {
-        boolean[] mine = new boolean[rows];
-        for (int r = j; r < rows; r += k) {
-          mine[r] = true;
-        }
-        selections.add(prompts.get(j).selectRows(mine));
-      }
+    List<String> rowAdapters = new ArrayList<>();
+    for (long r = 0; r < ids.size(0); r++) {
+      rowAdapters.addAll(prompts);
+    }
+    try (PeftModel.MixedBatch mixed = peft.perRowAdapters(rowAdapters)) {
       return forward.apply(new Tensor[] {ids.repeatInterleave(k, 0), mask == null ? null : mask.repeatInterleave(k, 0)});
-    } finally {
-      for (AutoCloseable s : selections) {
-        try {
-          s.close();
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      }
     }
   }
 

@@ -40,7 +40,7 @@ final class VirtualTokenDelta implements InputDelta {
 
   @Override
   public Tensor rows(long batch) {
-    return control.rows(batch);
+    return control.rowMask(batch);
   }
 
   /**
@@ -54,7 +54,7 @@ final class VirtualTokenDelta implements InputDelta {
     }
     long b = ids.size(0);
     Tensor marked = ids.eq((double) pseudoTokenId);                    // bool [B, T]
-    Tensor rows = control.rows(b);
+    Tensor rows = control.rowMask(b);
     if (rows != null) {
       marked = marked.logicalAnd(rows.view(b, 1));
     }

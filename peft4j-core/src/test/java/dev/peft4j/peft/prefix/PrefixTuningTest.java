@@ -23,6 +23,7 @@ import dev.peft4j.tensor.Tensor;
 import dev.peft4j.testing.TinyCheckpoint;
 import dev.peft4j.testing.reference.ReferenceLlama;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -112,33 +113,31 @@ class PrefixTuningTest {
     PretrainedModel shared = load(checkpoint, "shared");
     float[][] base = logits((CausalLm) shared, 5, 6, 7, 8);
     Engine.manualSeed(1);
-    PeftModel a = Peft.wrap(shared, config(3));
+    PeftModel peft = Peft.wrap(shared, config(3));
     Engine.manualSeed(2);
-    PeftModel b = Peft.wrap(shared, PrefixTuningConfig.builder().numVirtualTokens(2).prefixProjection(false).build());
-    a.save(dir.resolve("a"));
-    b.save(dir.resolve("b"));
+    peft.addAdapter("b", PrefixTuningConfig.builder().numVirtualTokens(2).prefixProjection(false).build());
+    peft.save(dir.resolve("a"), PeftModel.DEFAULT_ADAPTER);
+    peft.save(dir.resolve("b"), "b");
     CausalLm aloneA = PeftModel.load(load(checkpoint, "ma"), dir.resolve("a")).causalLm();
     CausalLm aloneB = PeftModel.load(load(checkpoint, "mb"), dir.resolve("b")).causalLm();
 
     long[][] ids = {{5, 6, 7, 8}, {0, 11, 12, 13}, {5, 6, 7, 8}};
     long[][] mask = {{1, 1, 1, 1}, {0, 1, 1, 1}, {1, 1, 1, 1}};
-    try (var ra = a.selectRows(new boolean[] {true, false, false});
-        var rb = b.selectRows(new boolean[] {false, true, false});
+    try (var mixed = peft.perRowAdapters(List.of(PeftModel.DEFAULT_ADAPTER, "b", PeftModel.BASE));
         Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      Tensor mixed = ((CausalLm) shared).forward(batch(ids), batch(mask), null);
-      assertClose(rows(mixed.select(0, 0)), logits(aloneA, 5, 6, 7, 8), RTOL, "row with prefix A");
-      assertClose(rows(mixed.select(0, 1).narrow(0, 1, 3)), logits(aloneB, 11, 12, 13), RTOL,
+      Tensor out = peft.causalLm().forward(batch(ids), batch(mask), null);
+      assertClose(rows(out.select(0, 0)), logits(aloneA, 5, 6, 7, 8), RTOL, "row with prefix A");
+      assertClose(rows(out.select(0, 1).narrow(0, 1, 3)), logits(aloneB, 11, 12, 13), RTOL,
           "left-padded row with prefix B");
-      assertClose(rows(mixed.select(0, 2)), base, RTOL, "row without prefix");
+      assertClose(rows(out.select(0, 2)), base, RTOL, "row without prefix");
     }
   }
 
   @Test
   void mixedRowsDecodeWithTheCacheLikeFullRecomputation() throws Exception {
-    PretrainedModel shared = load(TinyCheckpoint.llama(), "m");
-    PeftModel a = Peft.wrap(shared, config(3));
-    CausalLm model = (CausalLm) shared;
-    try (var ra = a.selectRows(new boolean[] {false, true});
+    PeftModel peft = Peft.wrap(load(TinyCheckpoint.llama(), "m"), config(3));
+    CausalLm model = peft.causalLm();
+    try (var mixed = peft.perRowAdapters(List.of(PeftModel.BASE, PeftModel.DEFAULT_ADAPTER));
         Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad(); KvCache cache = model.newCache()) {
       Tensor full = model.forward(batch(new long[] {4, 5, 6, 7}, new long[] {0, 9, 10, 11}),
           batch(new long[] {1, 1, 1, 1}, new long[] {0, 1, 1, 1}), null);
@@ -209,9 +208,9 @@ class PrefixTuningTest {
         .hasMessageContaining("longer than the model's context length 64");
     assertThatThrownBy(() -> PrefixTuningConfig.builder().build()).hasMessageContaining("num_virtual_tokens must be set");
     PeftModel peft = Peft.wrap(load(TinyCheckpoint.llama(), "l"), config(2));
-    try (var r = peft.selectRows(new boolean[] {true, false})) {
-      assertThatThrownBy(() -> logits(peft.causalLm(), IDS)).hasMessageContaining("selected for 2 rows")
-          .hasMessageContaining("batch has 1");
+    try (var mixed = peft.perRowAdapters(List.of(PeftModel.BASE, PeftModel.DEFAULT_ADAPTER))) {
+      assertThatThrownBy(() -> logits(peft.causalLm(), IDS)).hasMessageContaining("names row 1")
+          .hasMessageContaining("the batch has 1 rows");
     }
   }
 

@@ -135,14 +135,14 @@ class PromptTuningTest {
     TinyCheckpoint checkpoint = TinyCheckpoint.llama();
     PretrainedModel shared = load(checkpoint, "shared");
     Engine.manualSeed(3);
-    PeftModel a = Peft.wrap(shared, config(3));
+    PeftModel peft = Peft.wrap(shared, config(3));
     Engine.manualSeed(4);
-    PeftModel b = Peft.wrap(shared, config(3));
-    a.save(dir.resolve("a"));
-    b.save(dir.resolve("b"));
+    peft.addAdapter("b", config(3));
+    peft.save(dir.resolve("a"), PeftModel.DEFAULT_ADAPTER);
+    peft.save(dir.resolve("b"), "b");
     CausalLm aloneA = PeftModel.load(load(checkpoint, "ma"), dir.resolve("a")).causalLm();
     CausalLm aloneB = PeftModel.load(load(checkpoint, "mb"), dir.resolve("b")).causalLm();
-    PromptEnsemble ensemble = PromptEnsemble.of(List.of(a, b));
+    PromptEnsemble ensemble = PromptEnsemble.of(peft, List.of(PeftModel.DEFAULT_ADAPTER, "b"));
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       Tensor probs = ensemble.probabilities(batch(new long[] {4, 5, 6}, new long[] {0, 8, 9}),
           batch(new long[] {1, 1, 1}, new long[] {0, 1, 1}));
@@ -154,7 +154,7 @@ class PromptTuningTest {
       assertClose(rows(probs.select(0, 0)), rows(expected0.select(0, 0)), RTOL, "row 0");
       assertClose(rows(probs.select(0, 1).narrow(0, 1, 2)), rows(expected1.select(0, 0)), RTOL, "padded row 1");
     }
-    assertThatThrownBy(() -> PromptEnsemble.of(List.of())).hasMessageContaining("at least one prompt");
+    assertThatThrownBy(() -> PromptEnsemble.of(peft, List.of())).hasMessageContaining("at least one prompt");
   }
 
   @Test

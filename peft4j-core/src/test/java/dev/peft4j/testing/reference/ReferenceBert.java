@@ -19,6 +19,7 @@ public final class ReferenceBert implements ReferenceModel {
   private final int vocab, hidden, layers, heads, intermediate, maxPositions, typeVocab, numLabels;
   private final double eps;
   private final String act;
+  private SublayerHook hook = SublayerHook.NONE;
 
   public ReferenceBert(Map<String, ?> config, Map<String, float[]> weights) {
     RefConfig c = new RefConfig(config);
@@ -35,6 +36,12 @@ public final class ReferenceBert implements ReferenceModel {
     act = c.getString("hidden_act", "gelu");
     Map<String, Object> id2label = c.getMap("id2label");
     numLabels = c.getInt("num_labels", id2label != null ? id2label.size() : 2);
+  }
+
+  /** Runs {@code hook} at the sublayer sites from now on (tests of adapters). */
+  public ReferenceBert withHook(SublayerHook hook) {
+    this.hook = hook;
+    return this;
   }
 
   /** Not a causal LM. */
@@ -77,14 +84,15 @@ public final class ReferenceBert implements ReferenceModel {
       }
       float[][] ctx = RefMath.attention(q, k, v, heads, heads, headDim, 1.0 / Math.sqrt(headDim), RefMath.FULL);
       for (int t = 0; t < n; t++) {
-        float[] a = ln(RefMath.add(dense(ctx[t], p + "attention.output.dense", hidden), h[t]),
+        float[] c = hook.apply(l, "attention.context", h[t], ctx[t]);
+        float[] a = ln(RefMath.add(hook.apply(l, "attention", h[t], dense(c, p + "attention.output.dense", hidden)), h[t]),
             p + "attention.output.LayerNorm");
         // BertIntermediate: act(dense(a)); BertOutput: LayerNorm(dense(i) + a)
         float[] i = dense(a, p + "intermediate.dense", intermediate);
         for (int j = 0; j < intermediate; j++) {
           i[j] = (float) RefMath.activation(act, i[j]);
         }
-        h[t] = ln(RefMath.add(dense(i, p + "output.dense", hidden), a), p + "output.LayerNorm");
+        h[t] = ln(RefMath.add(hook.apply(l, "ffn", a, dense(i, p + "output.dense", hidden)), a), p + "output.LayerNorm");
       }
     }
     return h;

@@ -19,6 +19,7 @@ public final class ReferenceGpt2 implements ReferenceModel {
   private final double eps;
   private final String act;
   private final boolean scaleAttn, scaleByLayer, tied;
+  private SublayerHook hook = SublayerHook.NONE;
 
   public ReferenceGpt2(Map<String, ?> config, Map<String, float[]> weights) {
     RefConfig c = new RefConfig(config);
@@ -35,6 +36,12 @@ public final class ReferenceGpt2 implements ReferenceModel {
     scaleAttn = c.getBool("scale_attn_weights", true);
     scaleByLayer = c.getBool("scale_attn_by_inverse_layer_idx", false);
     tied = c.getBool("tie_word_embeddings", true);
+  }
+
+  /** Runs {@code hook} at the sublayer sites from now on (tests of adapters). */
+  public ReferenceGpt2 withHook(SublayerHook hook) {
+    this.hook = hook;
+    return this;
   }
 
   /** GPT2LMHeadModel logits [T][vocab]. */
@@ -70,8 +77,10 @@ public final class ReferenceGpt2 implements ReferenceModel {
       float[][] q = new float[n][];
       float[][] k = new float[n][];
       float[][] v = new float[n][];
+      float[][] normed = new float[n][];
       for (int t = 0; t < n; t++) {
         float[] x = ln(h[t], p + "ln_1");
+        normed[t] = x;
         float[] qkv = conv(x, p + "attn.c_attn", 3 * embd);
         q[t] = java.util.Arrays.copyOfRange(qkv, 0, embd);
         k[t] = java.util.Arrays.copyOfRange(qkv, embd, 2 * embd);
@@ -83,15 +92,17 @@ public final class ReferenceGpt2 implements ReferenceModel {
       }
       float[][] a = RefMath.attention(q, k, v, heads, heads, headDim, scale, RefMath.CAUSAL);
       for (int t = 0; t < n; t++) {
-        h[t] = RefMath.add(h[t], conv(a[t], p + "attn.c_proj", embd));
+        float[] ctx = hook.apply(l, "attention.context", normed[t], a[t]);
+        h[t] = RefMath.add(h[t], hook.apply(l, "attention", normed[t], conv(ctx, p + "attn.c_proj", embd)));
       }
       // GPT2MLP: c_proj(act(c_fc(ln_2(x))))
       for (int t = 0; t < n; t++) {
-        float[] m = conv(ln(h[t], p + "ln_2"), p + "mlp.c_fc", inner);
+        float[] x = ln(h[t], p + "ln_2");
+        float[] m = conv(x, p + "mlp.c_fc", inner);
         for (int i = 0; i < inner; i++) {
           m[i] = (float) RefMath.activation(act, m[i]);
         }
-        h[t] = RefMath.add(h[t], conv(m, p + "mlp.c_proj", embd));
+        h[t] = RefMath.add(h[t], hook.apply(l, "ffn", x, conv(m, p + "mlp.c_proj", embd)));
       }
     }
     for (int t = 0; t < n; t++) {

@@ -21,6 +21,7 @@ public final class ReferenceLlama implements ReferenceModel {
   private final boolean qkvBias, oBias, mlpBias, tied;
   private final double[] invFreq;
   private final int[] slidingWindow; // per layer; 0 = plain causal
+  private SublayerHook hook = SublayerHook.NONE;
 
   public ReferenceLlama(Map<String, ?> config, Map<String, float[]> weights) {
     RefConfig c = new RefConfig(config);
@@ -59,6 +60,12 @@ public final class ReferenceLlama implements ReferenceModel {
         throw new IllegalArgumentException("not a llama-family model_type: " + type);
     }
     invFreq = ropeInverseFrequencies(config, headDim);
+  }
+
+  /** Runs {@code hook} at the sublayer sites from now on (tests of adapters). */
+  public ReferenceLlama withHook(SublayerHook hook) {
+    this.hook = hook;
+    return this;
   }
 
   /** LlamaForCausalLM logits [T][vocab]; lm_head is embed_tokens when tie_word_embeddings. */
@@ -115,8 +122,10 @@ public final class ReferenceLlama implements ReferenceModel {
       float[][] q = new float[n][];
       float[][] k = new float[n][];
       float[][] v = new float[n][];
+      float[][] normed = new float[n][];
       for (int t = 0; t < n; t++) {
         float[] x = RefMath.rmsNorm(h[t], w(p + "input_layernorm.weight", hidden), eps);
+        normed[t] = x;
         q[t] = proj(x, p + "self_attn.q_proj", qDim, hidden, qkvBias);
         k[t] = proj(x, p + "self_attn.k_proj", kvDim, hidden, qkvBias);
         v[t] = proj(x, p + "self_attn.v_proj", kvDim, hidden, qkvBias);
@@ -153,7 +162,8 @@ public final class ReferenceLlama implements ReferenceModel {
         }
       }
       for (int t = 0; t < n; t++) {
-        h[t] = RefMath.add(h[t], proj(a[t], p + "self_attn.o_proj", hidden, qDim, oBias));
+        float[] ctx = hook.apply(l, "attention.context", normed[t], a[t]);
+        h[t] = RefMath.add(h[t], hook.apply(l, "attention", normed[t], proj(ctx, p + "self_attn.o_proj", hidden, qDim, oBias)));
       }
       // residual + mlp(post_attention_layernorm(x)); LlamaMLP: down(act(gate(x)) * up(x))
       for (int t = 0; t < n; t++) {
@@ -164,7 +174,7 @@ public final class ReferenceLlama implements ReferenceModel {
         for (int i = 0; i < intermediate; i++) {
           m[i] = (float) (RefMath.activation(act, gate[i]) * up[i]);
         }
-        h[t] = RefMath.add(h[t], proj(m, p + "mlp.down_proj", hidden, intermediate, mlpBias));
+        h[t] = RefMath.add(h[t], hook.apply(l, "ffn", x, proj(m, p + "mlp.down_proj", hidden, intermediate, mlpBias)));
       }
     }
     float[][] out = new float[n - virtual][];

@@ -1,0 +1,97 @@
+package dev.peft4j.peft.bottleneck;
+
+import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.peft.TaskType;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Reads a {@code BOTTLENECK} adapter_config.json (docs/FORMATS.md). Unknown keys inside a stack
+ * entry are refused: the format is peft4j's own, and a key it does not know may change the math.
+ */
+public final class BottleneckConfigJson {
+  private static final Set<String> SPEC_KEYS = Set.of("bottleneck_size", "init_weights", "insertion",
+      "layer_reduction_factors", "layers_to_transform", "learned_scaling", "multi_head", "non_linearity",
+      "placement", "reduction_factor", "scaling");
+
+  private BottleneckConfigJson() {}
+
+  /** @throws ModelFormatException naming {@code source} and the field that is wrong */
+  public static BottleneckConfig parse(Map<String, Object> json, String source) throws ModelFormatException {
+    try {
+      Object stack = json.get("stack");
+      Checks.require(stack instanceof List && !((List<?>) stack).isEmpty(), "stack must be a non-empty list of adapters");
+      BottleneckConfig.Builder b = BottleneckConfig.builder()
+          .trainLayerNorms(Boolean.TRUE.equals(json.get("train_layer_norms")))
+          .taskType(TaskType.parse((String) json.get("task_type")))
+          .baseModelNameOrPath((String) json.get("base_model_name_or_path"))
+          .inferenceMode(Boolean.TRUE.equals(json.get("inference_mode")));
+      if (json.get("modules_to_save") != null) {
+        b.modulesToSave(((List<?>) json.get("modules_to_save")).stream().map(String::valueOf).toList());
+      }
+      List<?> entries = (List<?>) stack;
+      for (int i = 0; i < entries.size(); i++) {
+        try {
+          b.adapter(spec((Map<?, ?>) entries.get(i)));
+        } catch (IllegalArgumentException | ClassCastException | NullPointerException e) {
+          throw new IllegalArgumentException("stack[" + i + "]: " + e.getMessage(), e);
+        }
+      }
+      return b.build();
+    } catch (IllegalArgumentException | ClassCastException e) {
+      throw new ModelFormatException(source + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static BottleneckSpec spec(Map<?, ?> json) {
+    TreeSet<String> unknown = new TreeSet<>();
+    json.keySet().forEach(k -> {
+      if (!SPEC_KEYS.contains(String.valueOf(k))) {
+        unknown.add(String.valueOf(k));
+      }
+    });
+    Checks.require(unknown.isEmpty(), "unknown keys %s (known: %s)", unknown, new TreeSet<>(SPEC_KEYS));
+    BottleneckSpec.Builder b = BottleneckSpec.builder()
+        .placement(BottleneckSpec.Placement.parse(string(json, "placement")))
+        .insertion(BottleneckSpec.Insertion.parse(string(json, "insertion")))
+        .multiHead(Boolean.TRUE.equals(json.get("multi_head")))
+        .nonLinearity(BottleneckSpec.NonLinearity.parse(string(json, "non_linearity")))
+        .init(BottleneckSpec.Init.parse(string(json, "init_weights")))
+        .learnedScaling(Boolean.TRUE.equals(json.get("learned_scaling")));
+    if (json.get("scaling") != null) {
+      b.scaling(((Number) json.get("scaling")).doubleValue());
+    }
+    if (json.get("bottleneck_size") != null) {
+      b.bottleneckSize(integer(json.get("bottleneck_size"), "bottleneck_size"));
+    }
+    if (json.get("reduction_factor") != null) {
+      b.reductionFactor(integer(json.get("reduction_factor"), "reduction_factor"));
+    }
+    Map<Integer, Integer> perLayer = new TreeMap<>();
+    if (json.get("layer_reduction_factors") != null) {
+      ((Map<?, ?>) json.get("layer_reduction_factors")).forEach((k, v) ->
+          perLayer.put(Integer.parseInt(String.valueOf(k)), integer(v, "layer_reduction_factors[" + k + "]")));
+    }
+    b.layerReductionFactors(perLayer);
+    if (json.get("layers_to_transform") != null) {
+      b.layersToTransform(((List<?>) json.get("layers_to_transform")).stream()
+          .map(x -> integer(x, "layers_to_transform")).toList());
+    }
+    return b.build();
+  }
+
+  private static String string(Map<?, ?> json, String key) {
+    Object v = json.get(key);
+    Checks.require(v instanceof String, "%s must be a string, got %s", key, v);
+    return (String) v;
+  }
+
+  private static int integer(Object v, String key) {
+    Checks.require(v instanceof Number && ((Number) v).doubleValue() == Math.rint(((Number) v).doubleValue()),
+        "%s must be an integer, got %s", key, v);
+    return ((Number) v).intValue();
+  }
+}

@@ -1,0 +1,142 @@
+package dev.peft4j.peft.bottleneck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.peft4j.data.Batch;
+import dev.peft4j.data.DataLoader;
+import dev.peft4j.data.EncodedExample;
+import dev.peft4j.generate.TestModels;
+import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.nn.Parameter;
+import dev.peft4j.peft.Peft;
+import dev.peft4j.peft.PeftModel;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
+import dev.peft4j.testing.TinyCheckpoint;
+import dev.peft4j.train.AdamWConfig;
+import dev.peft4j.train.BatchSource;
+import dev.peft4j.train.CausalLmObjective;
+import dev.peft4j.train.DataLoaderSource;
+import dev.peft4j.train.EvalResult;
+import dev.peft4j.train.Evaluation;
+import dev.peft4j.train.LrSchedule;
+import dev.peft4j.train.StepMetrics;
+import dev.peft4j.train.Trainer;
+import dev.peft4j.train.TrainingListener;
+import dev.peft4j.train.TrainingResult;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Only adapter parameters train; the Trainer drives a tiny LLaMA's loss down through them. */
+class BottleneckTrainingTest {
+  @TempDir Path dir;
+
+  private static Map<String, float[]> snapshot(PretrainedModel model) {
+    Map<String, float[]> out = new HashMap<>();
+    model.namedParameters().forEach((n, p) -> out.put(n, p.value().toFloatArray()));
+    return out;
+  }
+
+  @Test
+  void onlyAdapterParametersGetGradientsAndChangeAndFrozenWeightsStayBitIdentical() throws Exception {
+    for (BottleneckConfig config : List.of(BottleneckConfig.houlsby(16), BottleneckConfig.scaledParallel(8, 4.0),
+        BottleneckConfig.multiHeadParallel(2))) {
+      PretrainedModel model = Fixtures.load(TinyCheckpoint.gpt2(), dir.resolve("m" + System.nanoTime()));
+      Map<String, float[]> frozen = snapshot(model);
+      PeftModel peft = Peft.wrap(model, config);
+      Map<String, Parameter> trainable = peft.trainableParameters();
+      Map<String, float[]> initial = new HashMap<>();
+      trainable.forEach((n, p) -> initial.put(n, p.value().toFloatArray()));
+      for (int step = 0; step < 3; step++) {
+        try (Scope scope = Scope.open()) {
+          Tensor loss = peft.causalLm().forward(Tensor.ofLongs(Fixtures.IDS, 1, Fixtures.IDS.length), null, null)
+              .pow(2).mean();
+          loss.backward();
+          model.namedParameters().forEach((name, p) -> {
+            if (trainable.containsKey(name)) {
+              assertThat(p.value().grad()).as(name).isNotNull();
+            } else {
+              assertThat(p.value().grad()).as("frozen " + name + " has no gradient").isNull();
+            }
+          });
+          try (Engine.GradGuard g = Engine.noGrad()) {
+            trainable.values().forEach(p -> {
+              p.value().add_(p.value().grad(), -0.5);
+              p.value().clearGrad();
+            });
+          }
+        }
+      }
+      frozen.forEach((n, before) -> assertThat(model.namedParameters().get(n).value().toFloatArray())
+          .as("frozen " + n).containsExactly(before));
+      // W_up of a zero-up init starts at 0 and has a gradient, so it moves; every trainable tensor changed
+      trainable.forEach((n, p) -> assertThat(p.value().toFloatArray()).as(n).isNotEqualTo(initial.get(n)));
+    }
+  }
+
+  /** Sequences counting up mod 60 from a random start (stride 1, or 2 for a few): a learnable rule. */
+  private static List<EncodedExample> patterns(int count, long seed) {
+    Random random = new Random(seed);
+    List<EncodedExample> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      int start = 1 + random.nextInt(59);
+      int stride = random.nextInt(8) == 0 ? 2 : 1;
+      int[] ids = new int[12];
+      for (int t = 0; t < ids.length; t++) {
+        ids[t] = 1 + (start + t * stride) % 60;
+      }
+      out.add(EncodedExample.lm(ids, ids.clone()));
+    }
+    return out;
+  }
+
+  private static BatchSource<Batch> source(List<EncodedExample> examples, boolean shuffle) {
+    return new DataLoaderSource(DataLoader.builder(examples).batchSize(8).shuffle(shuffle).seed(3).build());
+  }
+
+  @Test
+  void houlsbyFineTuneOfATinyLlamaDrivesTheLossDown() throws Exception {
+    // The default tiny base (std 0.02 weights) has near-zero logits that the frozen lm_head keeps small
+    // whatever the adapters write into the residual stream; with its matrices scaled by 10 ("lively"),
+    // logits have a useful range and the adapters alone have to learn the rule.
+    PretrainedModel base = Fixtures.load(TestModels.lively(TinyCheckpoint.llama()), dir.resolve("m"));
+    Engine.manualSeed(1);
+    PeftModel peft = Peft.wrap(base, BottleneckConfig.of(BottleneckSpec.houlsby().bottleneckSize(16).build()));
+    Map<String, float[]> frozen = new HashMap<>();
+    base.namedParameters().forEach((n, p) -> {
+      if (!p.trainable()) {
+        frozen.put(n, p.value().toFloatArray());
+      }
+    });
+    CausalLmObjective objective = new CausalLmObjective(peft);
+    BatchSource<Batch> eval = source(patterns(32, 2), false);
+    EvalResult before = Evaluation.run(objective, eval, 0);
+    List<Double> losses = new ArrayList<>();
+    TrainingResult result = Trainer.builder(objective, source(patterns(128, 1), true))
+        .optimizer(AdamWConfig.withLr(2e-2)).schedule(LrSchedule.linear(10, 160)).maxSteps(160)
+        .listener(new TrainingListener() {
+          @Override public void onStep(StepMetrics m) { losses.add(m.loss()); }
+        }).build().train();
+    EvalResult after = Evaluation.run(objective, eval, result.steps());
+
+    // measured: held-out 4.54 -> 1.91; mean training loss of the first 10 steps 4.57, of the last 10 1.39
+    assertThat(after.loss()).as("held-out loss").isLessThan(0.5 * before.loss());
+    assertThat(mean(losses.subList(150, 160))).isLessThan(0.5 * mean(losses.subList(0, 10)));
+    for (int window = 40; window + 40 <= 160; window += 40) {
+      assertThat(mean(losses.subList(window, window + 40))).as("steadily: window at " + window)
+          .isLessThan(mean(losses.subList(window - 40, window)));
+    }
+    frozen.forEach((n, v) -> assertThat(base.namedParameters().get(n).value().toFloatArray()).as(n).containsExactly(v));
+  }
+
+  private static double mean(List<Double> values) {
+    return values.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
+  }
+}
