@@ -83,8 +83,8 @@ final class MethodOptions {
     @Option(names = "--pseudo-token-id", paramLabel = "ID", description = "p-tuning with --template: the token id marking pseudo tokens.")
     Integer pseudoTokenId;
 
-    @Option(names = "--prefix-projection", defaultValue = "true", negatable = true, fallbackValue = "true",
-        description = "prefix: train through the MLP reparameterisation (folded when saved).")
+    @Option(names = "--prefix-projection", defaultValue = "false", negatable = true,
+        description = "prefix: train through the MLP reparameterisation (folded when saved; use a low --lr, e.g. 5e-5..5e-4).")
     boolean prefixProjection;
 
     @Option(names = "--adapter-len", defaultValue = "10", description = "llama-adapter: adaption prompt tokens per layer.")

@@ -36,7 +36,7 @@ class PromptMethodsCliTest {
         new String[] {"--method", "prompt", "--num-virtual-tokens", "3", "--prompt-init", "vocab"},
         new String[] {"--method", "p-tuning", "--num-virtual-tokens", "4", "--encoder", "lstm", "--encoder-hidden", "16"},
         new String[] {"--method", "p-tuning", "--num-virtual-tokens", "3", "--template", "[P:2] {x} [P] {y}", "--pseudo-token-id", "0"},
-        new String[] {"--method", "prefix", "--num-virtual-tokens", "5", "--encoder-hidden", "32"},
+        new String[] {"--method", "prefix", "--num-virtual-tokens", "5", "--prefix-projection", "--encoder-hidden", "32"},
         new String[] {"--method", "prefix", "--num-virtual-tokens", "5", "--no-prefix-projection"},
         new String[] {"--method", "llama-adapter", "--adapter-len", "4", "--adapter-layers", "1", "--gate", "scalar"})
         .map(a -> org.junit.jupiter.params.provider.Arguments.of(a));

@@ -88,7 +88,7 @@ class PromptFamilyFormatTest {
     assertThat(prefix.keySet()).containsExactlyInAnyOrderElementsOf(PEFT_PREFIX_TUNING_KEYS);
     // grouped-query attention as PEFT: token_dim = head_dim · kv heads, num_attention_heads = kv heads
     assertThat(prefix).containsEntry("token_dim", 16).containsEntry("num_attention_heads", 2)
-        .containsEntry("prefix_projection", true).containsEntry("encoder_hidden_size", 512);
+        .containsEntry("prefix_projection", false).containsEntry("encoder_hidden_size", 512);
 
     Map<String, Object> adaption = savedConfig(LlamaAdapterConfig.builder().adapterLen(3).adapterLayers(1)
         .gate(LlamaAdapterConfig.Gate.SCALAR).build(), "ap");

@@ -47,7 +47,9 @@ class PromptFamilyTrainingTest {
         Arguments.of("prompt tuning", PromptTuningConfig.builder().numVirtualTokens(4).build(), 3e-2),
         Arguments.of("P-tuning (LSTM)", PTuningConfig.builder().numVirtualTokens(4)
             .encoderType(PTuningConfig.EncoderType.LSTM).encoderHiddenSize(32).build(), 1e-2),
-        Arguments.of("prefix tuning", PrefixTuningConfig.builder().numVirtualTokens(4).encoderHiddenSize(64).build(), 1e-2),
+        Arguments.of("prefix tuning", PrefixTuningConfig.builder().numVirtualTokens(4).build(), 1e-2),
+        Arguments.of("prefix tuning (MLP)", PrefixTuningConfig.builder().numVirtualTokens(4).prefixProjection(true)
+            .encoderHiddenSize(64).build(), 1e-3),
         Arguments.of("LLaMA-Adapter", LlamaAdapterConfig.builder().adapterLen(4).adapterLayers(2).build(), 3e-2));
   }
 

@@ -16,10 +16,11 @@ import java.util.Map;
  * Field names and meanings are Hugging Face PEFT's {@code PrefixTuningConfig}.
  *
  * @param numVirtualTokens P, prefix positions per layer, > 0
- * @param prefixProjection train through the MLP reparameterisation (PEFT's default is false;
- *     peft4j's builder defaults to true, as the paper)
+ * @param prefixProjection train through the MLP reparameterisation (default false, as PEFT: with
+ *     Adam at prefix-tuning learning rates such as 5e-3 the 2.4M-parameter MLP of a 6-layer model
+ *     drifts too fast; the paper's rates are ~5e-5)
  * @param encoderHiddenSize hidden width of the MLP, > 0 (builder default 512, as the paper); null
- *     means {@code tokenDim} (PEFT)
+ *     means {@code tokenDim} (PEFT's default)
  * @param zeroInit PEFT's {@code init_weights="zero"}: the prefix (or the MLP's last layer) starts at
  *     zero; otherwise N(0, 1) as {@code torch.nn.Embedding}
  * @param tokenDim key/value width of a layer, {@code kvHeads · headDim} (PEFT sets this for
@@ -94,7 +95,7 @@ public record PrefixTuningConfig(
   /** Builds a {@link PrefixTuningConfig}; {@code numVirtualTokens} is required. */
   public static final class Builder {
     private Integer numVirtualTokens;
-    private boolean prefixProjection = true;
+    private boolean prefixProjection;
     private Integer encoderHiddenSize = 512;
     private boolean zeroInit;
     private Integer tokenDim;

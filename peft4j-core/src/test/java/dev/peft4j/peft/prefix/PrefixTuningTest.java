@@ -42,7 +42,7 @@ class PrefixTuningTest {
   }
 
   private static PrefixTuningConfig config(int tokens) {
-    return PrefixTuningConfig.builder().numVirtualTokens(tokens).encoderHiddenSize(24).build();
+    return PrefixTuningConfig.builder().numVirtualTokens(tokens).prefixProjection(true).encoderHiddenSize(24).build();
   }
 
   static Stream<TinyCheckpoint> causal() {
