@@ -8,9 +8,10 @@ import java.util.List;
  * The decoded text of one row while it grows: finds stop strings and hands out the pieces that
  * are safe to stream. A piece never ends in an incomplete UTF-8 character (the decoder shows one
  * as U+FFFD until its last byte arrives) nor in a prefix of a stop string, so the pieces always
- * concatenate to the final text.
+ * concatenate to the final text. Public for servers that decode one request at a time
+ * ({@link #of}); not thread-safe.
  */
-final class RowText {
+public final class RowText {
   private static final char REPLACEMENT = '\uFFFD';
 
   private final Tokenizer tokenizer;
@@ -21,6 +22,17 @@ final class RowText {
   private String text = "";
   private int emitted;
   private boolean stopped;
+
+  /**
+   * The text of one generated sequence.
+   *
+   * @param stopStrings texts that end the sequence (the text is cut before the first one)
+   * @param streaming hand out pieces from {@link #add} (decodes after every token); otherwise
+   *     {@link #add} returns "" and the text comes from {@link #finish()}
+   */
+  public static RowText of(Tokenizer tokenizer, List<String> stopStrings, boolean streaming) {
+    return new RowText(tokenizer, List.copyOf(stopStrings), streaming);
+  }
 
   /**
    * @param incremental decode after every token (for streaming or stop strings); otherwise only
@@ -36,7 +48,7 @@ final class RowText {
    * Adds a generated token (not a stop token) and returns the text that became safe to stream,
    * possibly empty. Afterwards {@link #stoppedByString()} tells whether a stop string appeared.
    */
-  String add(long id) {
+  public String add(long id) {
     if (count == ids.length) {
       ids = Arrays.copyOf(ids, 2 * count);
     }
@@ -62,12 +74,12 @@ final class RowText {
   }
 
   /** Whether the text came to contain a stop string (then it ends just before it). */
-  boolean stoppedByString() {
+  public boolean stoppedByString() {
     return stopped;
   }
 
   /** Ends the row: returns the text not streamed yet. */
-  String finish() {
+  public String finish() {
     if (!incremental) {
       text = decode();
     }
@@ -75,7 +87,7 @@ final class RowText {
   }
 
   /** The row's text: all of it after {@link #finish()}. */
-  String text() {
+  public String text() {
     return text;
   }
 
