@@ -52,6 +52,14 @@ public abstract sealed class Projection extends Module permits Linear, Conv1D {
     return y;
   }
 
+  /**
+   * The base map alone, ignoring every delta: the frozen projection, for methods that reuse a
+   * layer's own weights on their parameters (LLaMA-Adapter's prompt keys and values).
+   */
+  public final Tensor forwardWithoutDeltas(Tensor x) {
+    return baseForward(x);
+  }
+
   /** Registers {@code delta} as child module {@code name} and adds it to the output. */
   public final <D extends Module & OutputDelta> D attachDelta(String name, D delta) {
     child(name, delta);

@@ -70,7 +70,7 @@ final class BertLayer extends Module implements SublayerSites {
       key = child("key", new Linear(c.hiddenSize(), c.hiddenSize(), true));
       value = child("value", new Linear(c.hiddenSize(), c.hiddenSize(), true));
       attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer, c.hiddenSize(),
-          h -> new Tensor[] {key.forward(h), value.forward(h)});
+          h -> new Tensor[] {key.forwardWithoutDeltas(h), value.forwardWithoutDeltas(h)});
     }
 
     @Override

@@ -57,7 +57,7 @@ final class Gpt2Block extends Module implements SublayerSites {
       cAttn = child("c_attn", new Conv1D(hidden, 3 * hidden));
       cProj = child("c_proj", new Conv1D(hidden, hidden));
       attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer, hidden, h -> {
-        Tensor qkv = cAttn.forward(h);
+        Tensor qkv = cAttn.forwardWithoutDeltas(h);
         return new Tensor[] {qkv.narrow(-1, hidden, hidden), qkv.narrow(-1, 2 * hidden, hidden)};
       });
       double divisor = (c.scaleAttnWeights() ? Math.sqrt(c.headDim()) : 1.0)

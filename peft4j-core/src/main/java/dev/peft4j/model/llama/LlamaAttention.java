@@ -24,7 +24,7 @@ final class LlamaAttention extends Module implements KvSite.Owner {
     vProj = child("v_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     oProj = child("o_proj", new Linear(qDim, c.hiddenSize(), c.outputBias()));
     attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), layer, c.hiddenSize(),
-        h -> new Tensor[] {kProj.forward(h), vProj.forward(h)});
+        h -> new Tensor[] {kProj.forwardWithoutDeltas(h), vProj.forwardWithoutDeltas(h)});
   }
 
   @Override
