@@ -3,6 +3,7 @@ package dev.peft4j.cli;
 import dev.peft4j.data.EncodedExample;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.TaskType;
+import dev.peft4j.peft.union.ConfigUnion;
 import dev.peft4j.peft.bottleneck.BottleneckConfig;
 import dev.peft4j.peft.bottleneck.BottleneckSpec;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
@@ -20,7 +21,7 @@ import picocli.CommandLine.Option;
 
 /** {@code --method} and each method's hyperparameters, turned into a {@link PeftConfig}. */
 final class MethodOptions {
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix, llama-adapter.")
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix, llama-adapter, mam (prefix + scaled parallel adapter).")
   String method;
 
   @Option(names = "--r", defaultValue = "8", description = "LoRA rank.")
@@ -122,10 +123,11 @@ final class MethodOptions {
       case "p-tuning":
         return pTuning(task, modulesToSave, base);
       case "prefix":
-        return PrefixTuningConfig.builder().numVirtualTokens(prompt.numVirtualTokens)
-            .prefixProjection(prompt.prefixProjection)
-            .encoderHiddenSize(prompt.encoderHidden == null ? 512 : prompt.encoderHidden)
-            .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base).build();
+        return prefix(task, modulesToSave, base);
+      case "mam":
+        // He et al. 2022 §4.4: prefix tuning on attention + scaled parallel adapter (s = 4) on the FFN
+        return new ConfigUnion(List.of(prefix(task, null, base),
+            bottleneck(BottleneckSpec.scaledParallel(4.0), task, modulesToSave, base)), ConfigUnion.MAM);
       case "llama-adapter":
         return LlamaAdapterConfig.builder().adapterLen(prompt.adapterLen)
             .adapterLayers(prompt.adapterLayers == null ? layers : prompt.adapterLayers)
@@ -134,8 +136,15 @@ final class MethodOptions {
       default:
         throw new IllegalArgumentException("--method " + method
             + " is not available (available: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt,"
-            + " p-tuning, prefix, llama-adapter)");
+            + " p-tuning, prefix, llama-adapter, mam)");
     }
+  }
+
+  private PrefixTuningConfig prefix(TaskType task, List<String> modulesToSave, String base) {
+    return PrefixTuningConfig.builder().numVirtualTokens(prompt.numVirtualTokens)
+        .prefixProjection(prompt.prefixProjection)
+        .encoderHiddenSize(prompt.encoderHidden == null ? 512 : prompt.encoderHidden)
+        .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base).build();
   }
 
   /** What training examples need before batching: P-tuning's template inserts its pseudo tokens. */

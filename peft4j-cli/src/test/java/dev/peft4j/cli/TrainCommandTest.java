@@ -81,6 +81,17 @@ class TrainCommandTest {
   }
 
   @Test
+  void mamTrainsSavesAndRunsWithAdapter() throws Exception {
+    Path out = dir.resolve("mam");
+    assertThat(cli.run("train", "--model", model.toString(), "--data", data.toString(), "--method", "mam",
+        "--num-virtual-tokens", "2", "--bottleneck", "4", "--max-steps", "3", "--no-progress", "--output", out.toString()))
+        .as(cli.err()).isZero();
+    assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"peft_type\": \"MAM\"");
+    JsonNode logits = forward("--model", model.toString(), "--adapter", out.toString());
+    assertThat(logits.size()).isEqualTo(ByteTokenizer.VOCAB);
+  }
+
+  @Test
   void configFileSuppliesOptionsAndTheCommandLineWins() throws Exception {
     Path config = Files.writeString(dir.resolve("run.yaml"), "r: 2\nmax-steps: 3\ntarget: [q_proj, v_proj]\nno-progress: true\n");
     Path out = dir.resolve("cfg");

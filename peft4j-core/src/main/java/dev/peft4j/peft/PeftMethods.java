@@ -9,6 +9,8 @@ import dev.peft4j.peft.llamaadapter.LlamaAdapter;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfigJson;
 import dev.peft4j.peft.lora.LoraAdapter;
+import dev.peft4j.peft.union.ConfigUnion;
+import dev.peft4j.peft.union.UnionAdapter;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.LoraConfigJson;
 import dev.peft4j.peft.prefix.PrefixAdapter;
@@ -48,7 +50,24 @@ final class PeftMethods {
     if (config instanceof LlamaAdapterConfig) {
       return LlamaAdapter.attach(model, ((LlamaAdapterConfig) config).withBaseModel(base), name, control);
     }
+    if (config instanceof ConfigUnion) {
+      return attachUnion(model, (ConfigUnion) config, name, control);
+    }
     throw new IllegalArgumentException("unsupported PEFT config " + config.getClass().getName());
+  }
+
+  /** Attaches every part under the same name and control; a failing part detaches the ones before it. */
+  private static Adapter attachUnion(PretrainedModel model, ConfigUnion union, String name, AdapterControl control) {
+    java.util.List<Adapter> parts = new java.util.ArrayList<>();
+    try {
+      for (PeftConfig part : union.parts()) {
+        parts.add(attach(model, part, name, control));
+      }
+      return new UnionAdapter(union.withParts(parts.stream().map(Adapter::config).toList()), parts);
+    } catch (RuntimeException e) {
+      parts.forEach(Adapter::unload);
+      throw e;
+    }
   }
 
   private static String baseName(PeftConfig config, PretrainedModel model) {
@@ -76,8 +95,31 @@ final class PeftMethods {
     if ("ADAPTION_PROMPT".equals(type)) {
       return LlamaAdapterConfigJson.parse(json, source);
     }
+    if (ConfigUnion.UNION.equals(type) || ConfigUnion.MAM.equals(type)) {
+      return parseUnion(json, (String) type, source);
+    }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
         + "' is not supported (supported: LORA, " + BottleneckConfig.PEFT_TYPE
-        + ", PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT)"));
+        + ", PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT, MAM, UNION)"));
+  }
+
+  @SuppressWarnings("unchecked")
+  private static ConfigUnion parseUnion(Map<String, Object> json, String type, String source) throws ModelFormatException {
+    Object configs = json.get("configs");
+    if (!(configs instanceof java.util.List)) {
+      throw new ModelFormatException(source + ": a " + type + " adapter needs a \"configs\" list");
+    }
+    java.util.List<PeftConfig> parts = new java.util.ArrayList<>();
+    for (Object part : (java.util.List<Object>) configs) {
+      if (!(part instanceof Map)) {
+        throw new ModelFormatException(source + ": every entry of \"configs\" must be an object");
+      }
+      parts.add(parse((Map<String, Object>) part, source));
+    }
+    try {
+      return new ConfigUnion(parts, type);
+    } catch (IllegalArgumentException e) {
+      throw new ModelFormatException(source + ": " + e.getMessage(), e);
+    }
   }
 }
