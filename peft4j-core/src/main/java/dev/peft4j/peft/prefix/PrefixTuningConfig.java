@@ -2,6 +2,7 @@ package dev.peft4j.peft.prefix;
 
 import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.peft.PromptLearningBuilder;
 import dev.peft4j.peft.TaskType;
 import java.util.List;
 import java.util.Map;
@@ -93,25 +94,12 @@ public record PrefixTuningConfig(
   }
 
   /** Builds a {@link PrefixTuningConfig}; {@code numVirtualTokens} is required. */
-  public static final class Builder {
-    private Integer numVirtualTokens;
+  public static final class Builder extends PromptLearningBuilder<Builder> {
     private boolean prefixProjection;
     private Integer encoderHiddenSize = 512;
     private boolean zeroInit;
-    private Integer tokenDim;
-    private Integer numAttentionHeads;
-    private Integer numLayers;
-    private List<String> modulesToSave;
-    private TaskType taskType;
-    private String baseModelNameOrPath;
-    private boolean inferenceMode;
 
     private Builder() {}
-
-    public Builder numVirtualTokens(int value) {
-      numVirtualTokens = value;
-      return this;
-    }
 
     public Builder prefixProjection(boolean value) {
       prefixProjection = value;
@@ -129,40 +117,9 @@ public record PrefixTuningConfig(
       return this;
     }
 
-    /** Normally left unset: filled from the model when attached, and checked against it when loaded. */
-    public Builder dimensions(Integer tokenDim, Integer numAttentionHeads, Integer numLayers) {
-      this.tokenDim = tokenDim;
-      this.numAttentionHeads = numAttentionHeads;
-      this.numLayers = numLayers;
-      return this;
-    }
-
-    public Builder modulesToSave(List<String> value) {
-      modulesToSave = value;
-      return this;
-    }
-
-    public Builder taskType(TaskType value) {
-      taskType = value;
-      return this;
-    }
-
-    public Builder baseModelNameOrPath(String value) {
-      baseModelNameOrPath = value;
-      return this;
-    }
-
-    public Builder inferenceMode(boolean value) {
-      inferenceMode = value;
-      return this;
-    }
-
     /** @throws IllegalArgumentException if num_virtual_tokens is unset or a value is out of range */
     public PrefixTuningConfig build() {
-      if (numVirtualTokens == null) {
-        throw new IllegalArgumentException("num_virtual_tokens must be set");
-      }
-      return new PrefixTuningConfig(numVirtualTokens, prefixProjection, encoderHiddenSize, zeroInit, tokenDim,
+      return new PrefixTuningConfig(requiredNumVirtualTokens(), prefixProjection, encoderHiddenSize, zeroInit, tokenDim,
           numAttentionHeads, numLayers, modulesToSave, taskType, baseModelNameOrPath, inferenceMode);
     }
   }

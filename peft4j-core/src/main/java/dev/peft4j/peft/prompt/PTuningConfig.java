@@ -2,6 +2,7 @@ package dev.peft4j.peft.prompt;
 
 import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.peft.PromptLearningBuilder;
 import dev.peft4j.peft.TaskType;
 import java.util.List;
 import java.util.Map;
@@ -120,28 +121,15 @@ public record PTuningConfig(
   }
 
   /** Builds a {@link PTuningConfig}: MLP encoder, 2 layers, no dropout, prefix placement; {@code numVirtualTokens} is required. */
-  public static final class Builder {
-    private Integer numVirtualTokens;
+  public static final class Builder extends PromptLearningBuilder<Builder> {
     private EncoderType encoderType = EncoderType.MLP;
     private Integer encoderHiddenSize;
     private int encoderNumLayers = 2;
     private double encoderDropout;
     private PromptTemplate template;
     private Integer pseudoTokenId;
-    private Integer tokenDim;
-    private Integer numAttentionHeads;
-    private Integer numLayers;
-    private List<String> modulesToSave;
-    private TaskType taskType;
-    private String baseModelNameOrPath;
-    private boolean inferenceMode;
 
     private Builder() {}
-
-    public Builder numVirtualTokens(int value) {
-      numVirtualTokens = value;
-      return this;
-    }
 
     public Builder encoderType(EncoderType value) {
       encoderType = value;
@@ -171,38 +159,8 @@ public record PTuningConfig(
       return this;
     }
 
-    public Builder dimensions(Integer tokenDim, Integer numAttentionHeads, Integer numLayers) {
-      this.tokenDim = tokenDim;
-      this.numAttentionHeads = numAttentionHeads;
-      this.numLayers = numLayers;
-      return this;
-    }
-
-    public Builder modulesToSave(List<String> value) {
-      modulesToSave = value;
-      return this;
-    }
-
-    public Builder taskType(TaskType value) {
-      taskType = value;
-      return this;
-    }
-
-    public Builder baseModelNameOrPath(String value) {
-      baseModelNameOrPath = value;
-      return this;
-    }
-
-    public Builder inferenceMode(boolean value) {
-      inferenceMode = value;
-      return this;
-    }
-
     public PTuningConfig build() {
-      if (numVirtualTokens == null) {
-        throw new IllegalArgumentException("num_virtual_tokens must be set");
-      }
-      return new PTuningConfig(numVirtualTokens, encoderType, encoderHiddenSize, encoderNumLayers, encoderDropout,
+      return new PTuningConfig(requiredNumVirtualTokens(), encoderType, encoderHiddenSize, encoderNumLayers, encoderDropout,
           template, pseudoTokenId, tokenDim, numAttentionHeads, numLayers, modulesToSave, taskType,
           baseModelNameOrPath, inferenceMode);
     }

@@ -2,6 +2,7 @@ package dev.peft4j.peft.prompt;
 
 import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.peft.PromptLearningBuilder;
 import dev.peft4j.peft.TaskType;
 import java.util.List;
 import java.util.Map;
@@ -99,26 +100,13 @@ public record PromptTuningConfig(
   }
 
   /** Builds a {@link PromptTuningConfig}: RANDOM init; {@code numVirtualTokens} is required. */
-  public static final class Builder {
-    private Integer numVirtualTokens;
+  public static final class Builder extends PromptLearningBuilder<Builder> {
     private PromptInit init = PromptInit.RANDOM;
     private String initText;
     private String tokenizerNameOrPath;
     private List<Integer> initTokenIds;
-    private Integer tokenDim;
-    private Integer numAttentionHeads;
-    private Integer numLayers;
-    private List<String> modulesToSave;
-    private TaskType taskType;
-    private String baseModelNameOrPath;
-    private boolean inferenceMode;
 
     private Builder() {}
-
-    public Builder numVirtualTokens(int value) {
-      numVirtualTokens = value;
-      return this;
-    }
 
     public Builder init(PromptInit value) {
       init = value;
@@ -143,38 +131,8 @@ public record PromptTuningConfig(
       return this;
     }
 
-    public Builder dimensions(Integer tokenDim, Integer numAttentionHeads, Integer numLayers) {
-      this.tokenDim = tokenDim;
-      this.numAttentionHeads = numAttentionHeads;
-      this.numLayers = numLayers;
-      return this;
-    }
-
-    public Builder modulesToSave(List<String> value) {
-      modulesToSave = value;
-      return this;
-    }
-
-    public Builder taskType(TaskType value) {
-      taskType = value;
-      return this;
-    }
-
-    public Builder baseModelNameOrPath(String value) {
-      baseModelNameOrPath = value;
-      return this;
-    }
-
-    public Builder inferenceMode(boolean value) {
-      inferenceMode = value;
-      return this;
-    }
-
     public PromptTuningConfig build() {
-      if (numVirtualTokens == null) {
-        throw new IllegalArgumentException("num_virtual_tokens must be set");
-      }
-      return new PromptTuningConfig(numVirtualTokens, init, initText, tokenizerNameOrPath, initTokenIds, tokenDim,
+      return new PromptTuningConfig(requiredNumVirtualTokens(), init, initText, tokenizerNameOrPath, initTokenIds, tokenDim,
           numAttentionHeads, numLayers, modulesToSave, taskType, baseModelNameOrPath, inferenceMode);
     }
   }
