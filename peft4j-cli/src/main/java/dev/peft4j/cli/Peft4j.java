@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     version = "peft4j 0.1.0",
     description = "Parameter-efficient fine-tuning of transformer models on the JVM.",
     subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, ForwardCommand.class,
-        MergeCommand.class, InspectCommand.class, ImportOnnxCommand.class, ServeCommand.class,
+        MergeCommand.class, InspectCommand.class, ImportOnnxCommand.class, ServeCommand.class, BenchCommand.class,
         CommandLine.HelpCommand.class})
 public final class Peft4j {
   static final int ERROR_EXIT = 2;

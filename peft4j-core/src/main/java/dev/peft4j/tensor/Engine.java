@@ -24,10 +24,14 @@ public final class Engine {
       } catch (UnsatisfiedLinkError | RuntimeException e) {
         throw new EngineException("could not load the libtorch natives: " + e.getMessage(), e);
       }
-      if (System.getenv("OMP_WAIT_POLICY") == null && System.getenv("OPENBLAS_NUM_THREADS") == null) {
-        // libtorch's OpenMP pool and OpenBLAS's own pool both spin-wait; on a small machine the
-        // two oversubscribe the cores and every op stalls (~10x slower on 2 cores). One BLAS
-        // thread avoids that; OMP_WAIT_POLICY=PASSIVE (set by bin/peft4j) is faster still.
+      if (System.getenv("OPENBLAS_NUM_THREADS") == null) {
+        // libtorch calls BLAS from inside its own OpenMP parallel regions (flash attention's
+        // block matmuls, for one), and OpenBLAS's pthread pool then spins against libtorch's
+        // threads: on 2 cores that made training steps 1.5x slower on an idle machine and
+        // 10-40x slower with other processes on the cores (docs/PERFORMANCE.md). With one BLAS
+        // thread a large f32 matmul runs on one core; everything else still uses libtorch's
+        // threads, and bf16 matmuls go to oneDNN on those. OMP_WAIT_POLICY=PASSIVE (set by
+        // bin/peft4j) keeps libtorch's idle threads from spinning.
         org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
       }
       String threads = System.getProperty("peft4j.threads");
@@ -50,6 +54,24 @@ public final class Engine {
   public static int threads() {
     ensureLoaded();
     return torch.get_num_threads();
+  }
+
+  /** Threads OpenBLAS uses for one f32/f64 matmul (1 unless {@code OPENBLAS_NUM_THREADS} is set). */
+  public static int blasThreads() {
+    ensureLoaded();
+    return org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads();
+  }
+
+  /**
+   * Sets the threads OpenBLAS uses for one matmul. More than one is only safe when nothing else
+   * runs: see {@link #ensureLoaded()}'s note on OpenBLAS inside libtorch's parallel regions.
+   */
+  public static void setBlasThreads(int threads) {
+    if (threads <= 0) {
+      throw new IllegalArgumentException("threads must be positive: " + threads);
+    }
+    ensureLoaded();
+    org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
   }
 
   /** Seeds libtorch's default generator (weights init, dropout, sampling). */

@@ -1,8 +1,10 @@
 package dev.peft4j.tensor;
 
 import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /** Neural-network functions over tensors, after {@code torch.nn.functional}. */
 public final class Functional {
@@ -74,6 +76,17 @@ public final class Functional {
    */
   public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
     boolean gqa = q.size(1) != k.size(1);
+    DType dtype = q.dtype();
+    if ((dtype == DType.BF16 || dtype == DType.F16) && q.handle().is_cpu() && GradMode.is_enabled()
+        && (q.requiresGrad() || k.requiresGrad() || v.requiresGrad())) {
+      // libtorch's CPU flash-attention backward in bf16/f16 falls back to a scalar gemm and is
+      // 10-20x slower than the same attention in f32 (docs/PERFORMANCE.md); when a backward
+      // follows, attend in f32 and round the output once. The forward alone stays in bf16.
+      org.bytedeco.pytorch.Tensor out = torch.scaled_dot_product_attention(
+          q.handle().to(ScalarType.Float), k.handle().to(ScalarType.Float), v.handle().to(ScalarType.Float),
+          optional(mask), 0.0, false, new DoubleOptional(scale), gqa);
+      return new Tensor(out.to(ScalarTypes.of(dtype)));
+    }
     return new Tensor(torch.scaled_dot_product_attention(
         q.handle(), k.handle(), v.handle(), optional(mask), 0.0, false, new DoubleOptional(scale), gqa));
   }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every bench case docs/PERFORMANCE.md reports (about 15 minutes on 2 cores) into
+# target/bench/runs.jsonl, then renders docs/PERFORMANCE.md and docs/perf-scale.png.
+# Build first: mvn -q -DskipTests package. Run it on a machine that is otherwise idle.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+out="target/bench"
+mkdir -p "$out"
+runs="$out/runs.jsonl"
+: > "$runs"
+commands=(
+  "bin/peft4j bench train --json"
+  "bin/peft4j bench train --dtype bf16 --json"
+  "bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
+  "bin/peft4j bench infer --json"
+  "bin/peft4j bench infer --dtype bf16 --json"
+  "bin/peft4j bench scale --plot docs/perf-scale.png --json"
+  "bin/peft4j bench load --json"
+  "bin/peft4j bench train --preset tinyllama-1.1b --dtype bf16 --seq 256 --batch 1 --steps 3 --warmup 1 --generate 8 --json"
+)
+for c in "${commands[@]}"; do
+  echo "+ $c" >&2
+  $c | tee -a "$runs"
+done
+bin/peft4j bench report --input "$runs" --output docs/PERFORMANCE.md \
+  --command "$(printf '%s\n' "${commands[@]}")"

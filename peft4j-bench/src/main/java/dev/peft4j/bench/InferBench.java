@@ -1,0 +1,161 @@
+package dev.peft4j.bench;
+
+import dev.peft4j.model.llama.LlamaForCausalLM;
+import dev.peft4j.nn.KvCache;
+import dev.peft4j.peft.Peft;
+import dev.peft4j.peft.PeftModel;
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * {@code bench infer}: prefill and decode tokens/s of the base model and of each
+ * {@link InferVariant}, and the ratio of each to the base.
+ *
+ * <p>Prefill runs the prompt once through the model into an empty {@link KvCache}; decode then
+ * feeds back the greedy token one position at a time, reading each token into Java as the
+ * {@link dev.peft4j.generate.Generator} does. To keep machine noise out of the ratios, the
+ * variants take turns: every round measures each variant once (attach, merge if asked, measure,
+ * unmerge, detach), a ratio is taken within the round, and the median over rounds is reported.
+ * Round 0 is a warm-up and not counted.
+ */
+public final class InferBench {
+  private InferBench() {}
+
+  /**
+   * @param prompt prompt tokens per row (prefill length)
+   * @param decode tokens decoded per row after the prompt
+   * @param rounds counted rounds (after one warm-up round)
+   */
+  public record Options(ModelShape shape, DType dtype, int batch, int prompt, int decode, int rounds, long seed,
+      List<InferVariant> variants) {
+    public Options {
+      if (batch < 1 || prompt < 1 || decode < 1 || rounds < 1) {
+        throw new IllegalArgumentException(String.format(Locale.ROOT,
+            "need --batch, --prompt, --decode and --rounds >= 1; got %d, %d, %d, %d", batch, prompt, decode, rounds));
+      }
+      variants = List.copyOf(variants);
+      if (variants.isEmpty() || !variants.get(0).isBase()) {
+        throw new IllegalArgumentException("the first variant must be the base model");
+      }
+    }
+
+    public static Options defaults() {
+      return new Options(ModelShape.DEFAULT, DType.F32, 1, 128, 32, 3, 42, InferVariant.ALL);
+    }
+  }
+
+  /** Times of one variant in one round. */
+  private record Sample(double prefillMs, double decodeMs) {}
+
+  public static Report run(Options o) {
+    Engine.ensureLoaded();
+    LlamaForCausalLM model = RandomModels.llama(o.shape(), o.dtype(), Math.max(2048, o.prompt() + o.decode() + 1), o.seed());
+    Random random = new Random(o.seed());
+    long[] promptIds = new long[o.batch() * o.prompt()];
+    for (int i = 0; i < promptIds.length; i++) {
+      promptIds[i] = random.nextInt(o.shape().vocab());
+    }
+    Map<String, List<Sample>> samples = new LinkedHashMap<>();
+    o.variants().forEach(v -> samples.put(v.name(), new ArrayList<>()));
+    for (int round = 0; round <= o.rounds(); round++) {
+      for (InferVariant v : o.variants()) {
+        Sample s = measure(model, v, o, promptIds);
+        if (round > 0) {
+          samples.get(v.name()).add(s);
+        }
+      }
+    }
+
+    List<Sample> base = samples.get(o.variants().get(0).name());
+    List<Map<String, Object>> rows = new ArrayList<>();
+    Table t = new Table("variant", "prefill tok/s", "x base", "decode tok/s", "x base", "decode ms/token");
+    for (InferVariant v : o.variants()) {
+      List<Sample> s = samples.get(v.name());
+      List<Double> prefillRatio = new ArrayList<>();
+      List<Double> decodeRatio = new ArrayList<>();
+      for (int i = 0; i < s.size(); i++) {
+        prefillRatio.add(base.get(i).prefillMs() / s.get(i).prefillMs());
+        decodeRatio.add(base.get(i).decodeMs() / s.get(i).decodeMs());
+      }
+      double prefillMs = Stats.of(s.stream().map(Sample::prefillMs).toList()).median();
+      double decodeMs = Stats.of(s.stream().map(Sample::decodeMs).toList()).median();
+      double prefillTps = o.batch() * o.prompt() / (prefillMs / 1e3);
+      double decodeTps = o.batch() * o.decode() / (decodeMs / 1e3);
+      double pr = Stats.of(prefillRatio).median();
+      double dr = Stats.of(decodeRatio).median();
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("name", v.name());
+      row.put("merged", v.merge());
+      row.put("prefill_tokens_per_s", prefillTps);
+      row.put("decode_tokens_per_s", decodeTps);
+      row.put("prefill_ratio", pr);
+      row.put("decode_ratio", dr);
+      row.put("prefill_ms", prefillMs);
+      row.put("decode_ms_per_token", decodeMs / o.decode());
+      rows.add(row);
+      t.row(v.name(), prefillTps, String.format(Locale.ROOT, "%.3f", pr), decodeTps,
+          String.format(Locale.ROOT, "%.3f", dr), decodeMs / o.decode());
+    }
+    Report r = new Report("infer", "bench infer: " + o.shape() + ", " + o.dtype().name().toLowerCase(Locale.ROOT)
+        + ", batch " + o.batch() + ", prompt " + o.prompt() + ", decode " + o.decode());
+    r.put("shape", o.shape().toJson())
+        .put("dtype", o.dtype().name().toLowerCase(Locale.ROOT))
+        .put("threads", Engine.threads())
+        .put("batch", o.batch())
+        .put("prompt", o.prompt())
+        .put("decode", o.decode())
+        .put("rounds", o.rounds())
+        .put("load_average", Machine.loadAverage())
+        .put("variants", rows);
+    r.table(t);
+    r.note("ratios: median over " + o.rounds() + " rounds of (base time / variant time) within a round;"
+        + " LoRA: r 8, alpha 16 on q_proj and v_proj");
+    return r;
+  }
+
+  private static Sample measure(LlamaForCausalLM model, InferVariant v, Options o, long[] promptIds) {
+    PeftModel peft = null;
+    if (!v.isBase()) {
+      peft = Peft.wrap(model, v.config().get());
+      if (v.merge()) {
+        peft.merge();
+      }
+    }
+    try (Engine.GradGuard noGrad = Engine.noGrad(); KvCache cache = model.newCache()) {
+      long[] next;
+      long t0 = System.nanoTime();
+      try (Scope scope = Scope.open()) {
+        Tensor ids = Tensor.ofLongs(promptIds, o.batch(), o.prompt());
+        next = greedy(model.forward(ids, null, cache));
+      }
+      long t1 = System.nanoTime();
+      for (int i = 0; i < o.decode(); i++) {
+        try (Scope scope = Scope.open()) {
+          next = greedy(model.forward(Tensor.ofLongs(next, o.batch(), 1), null, cache));
+        }
+      }
+      long t2 = System.nanoTime();
+      return new Sample((t1 - t0) / 1e6, (t2 - t1) / 1e6);
+    } finally {
+      if (peft != null) {
+        if (v.merge()) {
+          peft.unmerge();
+        }
+        peft.adapter().unload();
+      }
+    }
+  }
+
+  /** The most likely next token of each row, from logits [B, T, V]. */
+  private static long[] greedy(Tensor logits) {
+    return logits.select(1, logits.size(1) - 1).argmax(-1).toLongArray();
+  }
+}
