@@ -85,7 +85,7 @@ final class BenchCommand {
     public Integer call() throws Exception {
       TrainBench.Options o = new TrainBench.Options(shape.shape(ModelShape.DEFAULT), seq, batch,
           common.computeDType(), steps, warmup, generate, common.seed, peakSize);
-      PeftConfig config = method.build(TaskType.CAUSAL_LM, null, "random-" + o.shape().dim());
+      PeftConfig config = method.build(TaskType.CAUSAL_LM, null, "random-" + o.shape().dim(), null, o.shape().layers());
       Report r = TrainBench.run(o, method.method, config);
       r.print(System.out, common.json);
       return 0;
@@ -132,7 +132,8 @@ final class BenchCommand {
           : ScaleBench.DEFAULT_SIZES;
       ScaleBench.Options o = new ScaleBench.Options(sizes, seqs, batch, common.computeDType(), steps, warmup,
           common.seed, plot);
-      ScaleBench.run(o, () -> method.build(TaskType.CAUSAL_LM, null, "random")).print(System.out, common.json);
+      // one adapted layer (LLaMA-Adapter's default would be every layer, which differs per size)
+      ScaleBench.run(o, () -> method.build(TaskType.CAUSAL_LM, null, "random", null, 1)).print(System.out, common.json);
       return 0;
     }
   }
