@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every bench case docs/PERFORMANCE.md reports (about 15 minutes on 2 cores) into
+# Runs every bench case docs/PERFORMANCE.md reports (about 10 minutes on 2 cores) into
 # target/bench/runs.jsonl, then renders docs/PERFORMANCE.md and docs/perf-scale.png.
 # Build first: mvn -q -DskipTests package. Run it on a machine that is otherwise idle.
 set -euo pipefail
@@ -12,7 +12,9 @@ runs="$out/runs.jsonl"
 commands=(
   "bin/peft4j bench train --json"
   "bin/peft4j bench train --dtype bf16 --json"
+  "bin/peft4j bench train --matmul-precision medium --json"
   "bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
+  "PEFT4J_JAVA_OPTS='-Xms1g -Xmx1g -XX:+AlwaysPreTouch' bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
   "bin/peft4j bench infer --json"
   "bin/peft4j bench infer --dtype bf16 --json"
   "bin/peft4j bench scale --plot docs/perf-scale.png --json"
@@ -21,7 +23,7 @@ commands=(
 )
 for c in "${commands[@]}"; do
   echo "+ $c" >&2
-  $c | tee -a "$runs"
+  eval "$c" | tee -a "$runs"
 done
-bin/peft4j bench report --input "$runs" --output docs/PERFORMANCE.md \
+bin/peft4j bench report --input "$runs" --output docs/PERFORMANCE.md --notes peft4j-bench/PERFORMANCE-notes.md \
   --command "$(printf '%s\n' "${commands[@]}")"

@@ -64,12 +64,14 @@ public final class LoadBench {
       long rssAfter = 0;
       for (int i = 0; i < o.reps(); i++) {
         System.gc();
+        Memory.trim();
         rssBefore = Memory.rss();
         long t0 = System.nanoTime();
         PretrainedModel model = AutoModel.load(dir);
         loadMs.add((System.nanoTime() - t0) / 1e6);
         rssAfter = Memory.rss();
         RandomModels.free(model);
+        Memory.trim();
         touchMs.add(touch(dir.resolve("model.safetensors")));
         copyMs.add(copy(dir.resolve("model.safetensors")));
       }
@@ -90,6 +92,7 @@ public final class LoadBench {
           .put("touch_mapped_ms_median", touch.median())
           .put("copy_from_mapping_ms_median", copy.median())
           .put("rss_growth_mib", Memory.mib(rssAfter - rssBefore))
+          .put("rss_after_load_mib", Memory.mib(rssAfter))
           .put("load_average", Machine.loadAverage());
       Table t = new Table("step", "median ms", "min ms", "max ms", "GB/s");
       t.row("AutoModel.load (whole)", load.median(), load.min(), load.max(), gb / (load.median() / 1e3));

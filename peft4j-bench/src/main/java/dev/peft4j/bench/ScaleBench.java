@@ -79,6 +79,7 @@ public final class ScaleBench {
       LlamaForCausalLM model = RandomModels.llama(shape, o.dtype(), Math.max(2048, maxSeq + 1), o.seed());
       PeftModel peft = Peft.wrap(model, config.get());
       System.gc();
+      Memory.trim();
       long rssWeights = Memory.rss();
       for (int seq : o.seqs()) {
         List<Double> ms = new ArrayList<>();
@@ -102,6 +103,7 @@ public final class ScaleBench {
             .logEvery(Integer.MAX_VALUE)
             .listener(listener)
             .build();
+        Memory.trim();
         Memory.resetPeak();
         last[0] = System.nanoTime();
         trainer.train();
@@ -130,6 +132,7 @@ public final class ScaleBench {
     o.sizes().forEach((k, v) -> sizes.put(k, v.toJson()));
     r.put("dtype", o.dtype().name().toLowerCase(Locale.ROOT))
         .put("threads", Engine.threads())
+        .put("f32_matmul_precision", Engine.float32MatmulPrecision())
         .put("batch", o.batch())
         .put("steps", o.steps())
         .put("sizes", sizes)

@@ -56,8 +56,12 @@ final class BenchCommand {
     @Option(names = "--json", description = "Print one JSON object per case instead of a table.") boolean json;
     @Option(names = "--dtype", defaultValue = "f32", description = "Weights and compute dtype: f32 or bf16.") String dtype;
     @Option(names = "--seed", defaultValue = "42") long seed;
+    @Option(names = "--matmul-precision", defaultValue = "highest", paramLabel = "P",
+        description = "f32 matmuls: highest (exact, default), high or medium (bf16 products on CPUs that have them).")
+    String matmulPrecision;
 
     DType computeDType() {
+      dev.peft4j.tensor.Engine.setFloat32MatmulPrecision(matmulPrecision);
       DType d = DType.parse(dtype);
       if (!d.isFloatingPoint()) {
         throw new IllegalArgumentException("--dtype must be f32, bf16 or f16, got " + dtype);
@@ -100,7 +104,7 @@ final class BenchCommand {
     @Option(names = "--batch", defaultValue = "1", description = "Rows (default ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--prompt", defaultValue = "128", description = "Prompt tokens per row (default ${DEFAULT-VALUE}).") int prompt;
     @Option(names = "--decode", defaultValue = "32", description = "Decoded tokens per row (default ${DEFAULT-VALUE}).") int decode;
-    @Option(names = "--rounds", defaultValue = "5", description = "Counted rounds over all variants (default ${DEFAULT-VALUE}).") int rounds;
+    @Option(names = "--rounds", defaultValue = "10", description = "Counted rounds over all variants (default ${DEFAULT-VALUE}).") int rounds;
     @Option(names = "--variants", defaultValue = "all", description = "Comma-separated variants (base is always included): all, lora, lora-merged, ...") String variants;
 
     @Override
@@ -173,10 +177,11 @@ final class BenchCommand {
     @Option(names = "--input", required = true, split = ",", paramLabel = "FILE", description = "JSON-lines files written by bench --json.") List<Path> inputs;
     @Option(names = "--output", required = true, paramLabel = "FILE", description = "Markdown file to write.") Path output;
     @Option(names = "--command", paramLabel = "TEXT", description = "How the inputs were produced, quoted in the report.") String command;
+    @Option(names = "--notes", paramLabel = "FILE", description = "Markdown appended after the generated sections (the analysis).") Path notes;
 
     @Override
     public Integer call() throws Exception {
-      PerformanceReport.write(inputs, output, command);
+      PerformanceReport.write(inputs, output, command, notes);
       System.out.println("wrote " + output);
       return 0;
     }

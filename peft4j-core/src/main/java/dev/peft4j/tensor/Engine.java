@@ -27,11 +27,11 @@ public final class Engine {
       if (System.getenv("OPENBLAS_NUM_THREADS") == null) {
         // libtorch calls BLAS from inside its own OpenMP parallel regions (flash attention's
         // block matmuls, for one), and OpenBLAS's pthread pool then spins against libtorch's
-        // threads: on 2 cores that made training steps 1.5x slower on an idle machine and
-        // 10-40x slower with other processes on the cores (docs/PERFORMANCE.md). With one BLAS
-        // thread a large f32 matmul runs on one core; everything else still uses libtorch's
-        // threads, and bf16 matmuls go to oneDNN on those. OMP_WAIT_POLICY=PASSIVE (set by
-        // bin/peft4j) keeps libtorch's idle threads from spinning.
+        // threads. On 2 cores, 2 BLAS threads were at best 1.4x faster per training step (on an
+        // otherwise idle machine) and 10-15x slower as soon as other processes used the cores
+        // (docs/PERFORMANCE.md). With one BLAS thread a large f32 matmul runs on one core;
+        // everything else still uses libtorch's threads, and bf16 matmuls go to oneDNN on those.
+        // OMP_WAIT_POLICY=PASSIVE (set by bin/peft4j) keeps libtorch's idle threads from spinning.
         org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
       }
       String threads = System.getProperty("peft4j.threads");
@@ -72,6 +72,28 @@ public final class Engine {
     }
     ensureLoaded();
     org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(threads);
+  }
+
+  /**
+   * How float32 matmuls may compute, as {@code torch.set_float32_matmul_precision}: {@code highest}
+   * (the default: exact f32), {@code high}, or {@code medium}, which lets oneDNN multiply in bf16
+   * with f32 accumulation on CPUs with AMX or AVX-512 bf16 — several times faster for f32 models,
+   * at bf16's ~3 significant digits per product. Process-wide.
+   *
+   * @throws IllegalArgumentException for another value
+   */
+  public static void setFloat32MatmulPrecision(String precision) {
+    if (!precision.equals("highest") && !precision.equals("high") && !precision.equals("medium")) {
+      throw new IllegalArgumentException("float32 matmul precision must be highest, high or medium: " + precision);
+    }
+    ensureLoaded();
+    torch.globalContext().setFloat32MatmulPrecision(precision);
+  }
+
+  /** The current float32 matmul precision: {@code highest}, {@code high} or {@code medium}. */
+  public static String float32MatmulPrecision() {
+    ensureLoaded();
+    return torch.globalContext().float32MatmulPrecision().toString().toLowerCase(java.util.Locale.ROOT);
   }
 
   /** Seeds libtorch's default generator (weights init, dropout, sampling). */
