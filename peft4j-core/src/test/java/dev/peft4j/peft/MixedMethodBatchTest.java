@@ -1,5 +1,7 @@
 package dev.peft4j.peft;
 
+import static dev.peft4j.peft.PeftTesting.logits;
+import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.peft4j.model.AutoModel;
@@ -95,22 +97,4 @@ class MixedMethodBatchTest {
     }
   }
 
-  private static float[] logits(CausalLm model, long[]... rows) {
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      long[] flat = new long[rows.length * rows[0].length];
-      for (int i = 0; i < rows.length; i++) {
-        System.arraycopy(rows[i], 0, flat, i * rows[0].length, rows[0].length);
-      }
-      return model.forward(Tensor.ofLongs(flat, rows.length, rows[0].length), null, null).toFloatArray();
-    }
-  }
-
-  private static double maxAbsDiff(float[] a, float[] b) {
-    assertThat(a).hasSameSizeAs(b);
-    double d = 0;
-    for (int i = 0; i < a.length; i++) {
-      d = Math.max(d, Math.abs(a[i] - b[i]));
-    }
-    return d;
-  }
 }

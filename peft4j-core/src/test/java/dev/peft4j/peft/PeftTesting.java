@@ -1,0 +1,33 @@
+package dev.peft4j.peft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.peft4j.model.CausalLm;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
+
+/** Helpers shared by the PEFT tests: logits of equal-length rows, and their largest difference. */
+final class PeftTesting {
+  private PeftTesting() {}
+
+  /** Logits [B, T, V] of {@code rows} (all the same length) as one flat array. */
+  static float[] logits(CausalLm model, long[]... rows) {
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      long[] flat = new long[rows.length * rows[0].length];
+      for (int i = 0; i < rows.length; i++) {
+        System.arraycopy(rows[i], 0, flat, i * rows[0].length, rows[0].length);
+      }
+      return model.forward(Tensor.ofLongs(flat, rows.length, rows[0].length), null, null).toFloatArray();
+    }
+  }
+
+  static double maxAbsDiff(float[] a, float[] b) {
+    assertThat(a).hasSameSizeAs(b);
+    double d = 0;
+    for (int i = 0; i < a.length; i++) {
+      d = Math.max(d, Math.abs(a[i] - b[i]));
+    }
+    return d;
+  }
+}
