@@ -153,13 +153,13 @@ public final class LinePlot {
     return Math.log(Math.max(v, 1e-12)) / Math.log(2);
   }
 
-  /** 1, 2 or 5 times a power of ten, at least {@code v}. */
+  /** The smallest of 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 or 10 times a power of ten that is at least {@code v}. */
   static double niceCeiling(double v) {
     if (v <= 0) {
       return 1;
     }
     double p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (double m : new double[] {1, 2, 5, 10}) {
+    for (double m : new double[] {1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10}) {
       if (m * p >= v) {
         return m * p;
       }
