@@ -4,7 +4,7 @@ import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.io.TensorData;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Parameter;
-import dev.peft4j.peft.Adapter;
+import dev.peft4j.peft.UnmergeableAdapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.PeftConfig;
@@ -17,7 +17,7 @@ import java.util.Map;
  * {@code base_model.model.<layer>.<site>_adapter[_k].<down|up>.<weight|bias>} (plus
  * {@code .scaling} when learned) — the parameter's path in the model with PEFT's prefix.
  */
-public final class BottleneckAdapter implements Adapter {
+public final class BottleneckAdapter implements UnmergeableAdapter {
   /** PEFT's prefix for tuner weights of a non-prompt method. */
   static final String SAVED_PREFIX = "base_model.model.";
 
@@ -76,33 +76,13 @@ public final class BottleneckAdapter implements Adapter {
   }
 
   @Override
-  public boolean mergeable() {
-    return false;
-  }
-
-  @Override
-  public boolean merged() {
-    return false;
-  }
-
-  /**
-   * Guaranteed to throw: {@code f(h W_down) W_up} has a non-linearity between its two
-   * projections, so it is no change of any base weight.
-   *
-   * @throws UnsupportedOperationException always
-   */
-  @Override
-  public void merge() {
-    throw new UnsupportedOperationException("bottleneck adapters cannot be merged into the base weights: the "
-        + "non-linearity between W_down and W_up makes the change depend on the input, not a weight update");
-  }
-
-  /** Nothing is ever merged, so there is nothing to undo. */
-  @Override
-  public void unmerge() {}
-
-  @Override
   public void unload() {
     injection.deltas().forEach(a -> a.site().detach(a.childName()));
+  }
+
+  @Override
+  public String whyNotMergeable() {
+    return "bottleneck adapters cannot be merged into the base weights: the "
+        + "non-linearity between W_down and W_up makes the change depend on the input, not a weight update";
   }
 }

@@ -7,6 +7,7 @@ import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.Adapter;
+import dev.peft4j.peft.UnmergeableAdapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.HookSites;
 import dev.peft4j.peft.Inits;
@@ -27,7 +28,7 @@ import java.util.Set;
  * projection {@code adaption_visual_proj} (Linear(feature, hidden)) shared by all layers. Image
  * features are given per batch with {@link #withImageFeatures}.
  */
-public final class LlamaAdapter implements Adapter {
+public final class LlamaAdapter implements UnmergeableAdapter {
   static final String SAVED_PREFIX = "base_model.model.";
   private static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2");
   private static final String VISUAL = "adaption_visual_proj";
@@ -168,24 +169,6 @@ public final class LlamaAdapter implements Adapter {
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       expected.forEach((k, p) -> p.value().copy_(PromptTensors.read(tensors, k)));
     }
-  }
-
-  @Override
-  public void merge() {
-    throw new UnsupportedOperationException("LLaMA-Adapter cannot be merged into the weights");
-  }
-
-  @Override
-  public void unmerge() {}
-
-  @Override
-  public boolean merged() {
-    return false;
-  }
-
-  @Override
-  public boolean mergeable() {
-    return false;
   }
 
   @Override

@@ -5,7 +5,7 @@ import dev.peft4j.io.TensorData;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.Parameter;
-import dev.peft4j.peft.Adapter;
+import dev.peft4j.peft.UnmergeableAdapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.HookSites;
 import dev.peft4j.peft.PeftConfig;
@@ -22,7 +22,7 @@ import java.util.Map;
  * {@link PrefixDelta} at every layer's attention K/V site. Its parameters live outside the base
  * model's module tree, named {@code prompt_encoder.<adapter>.…} as in PEFT.
  */
-public final class PrefixAdapter implements Adapter {
+public final class PrefixAdapter implements UnmergeableAdapter {
   private final PrefixTuningConfig config;
   private final String name;
   private final String architecture;
@@ -131,24 +131,6 @@ public final class PrefixAdapter implements Adapter {
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       encoder.fold(PromptTensors.read(tensors, PromptTensors.PROMPT_EMBEDDINGS));
     }
-  }
-
-  @Override
-  public void merge() {
-    throw new UnsupportedOperationException("prefix tuning cannot be merged into the weights");
-  }
-
-  @Override
-  public void unmerge() {}
-
-  @Override
-  public boolean merged() {
-    return false;
-  }
-
-  @Override
-  public boolean mergeable() {
-    return false;
   }
 
   @Override

@@ -6,7 +6,7 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.InputEmbeddingSite;
 import dev.peft4j.nn.Parameter;
-import dev.peft4j.peft.Adapter;
+import dev.peft4j.peft.UnmergeableAdapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.HookSites;
 import dev.peft4j.peft.PeftConfig;
@@ -25,7 +25,7 @@ import java.util.Map;
  * P-tuning's encoder) and a {@link VirtualTokenDelta} at the input-embedding site. Parameters
  * live outside the base model's module tree, named {@code prompt_encoder.<adapter>.…} as in PEFT.
  */
-public final class PromptAdapter implements Adapter {
+public final class PromptAdapter implements UnmergeableAdapter {
   private final PeftConfig config;
   private final String name;
   private final String architecture;
@@ -187,24 +187,6 @@ public final class PromptAdapter implements Adapter {
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       encoder.fold(PromptTensors.read(tensors, PromptTensors.PROMPT_EMBEDDINGS));
     }
-  }
-
-  @Override
-  public void merge() {
-    throw new UnsupportedOperationException(config.peftType() + " cannot be merged into the weights");
-  }
-
-  @Override
-  public void unmerge() {}
-
-  @Override
-  public boolean merged() {
-    return false;
-  }
-
-  @Override
-  public boolean mergeable() {
-    return false;
   }
 
   @Override
