@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.peft4j.data.Batch;
-import dev.peft4j.data.DataLoader;
 import dev.peft4j.data.EncodedExample;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.LoadOptions;
@@ -13,13 +12,13 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.peft.lora.LoraConfig;
+import dev.peft4j.testing.CountingTask;
 import dev.peft4j.testing.TinyCheckpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,32 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 class LoraTrainingTest {
   @TempDir Path dir;
 
-  /** Sequences counting up mod 60 from a random start (stride 1, or 2 for a few): a learnable rule. */
-  private static List<EncodedExample> patterns(int count, long seed) {
-    Random random = new Random(seed);
-    List<EncodedExample> out = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      int start = 1 + random.nextInt(59);
-      int stride = random.nextInt(8) == 0 ? 2 : 1;
-      int[] ids = new int[12];
-      for (int t = 0; t < ids.length; t++) {
-        ids[t] = 1 + (start + t * stride) % 60;
-      }
-      out.add(EncodedExample.lm(ids, ids.clone()));
-    }
-    return out;
-  }
-
   private PeftModel model(String sub, double dropout) throws Exception {
     PretrainedModel base = AutoModel.load(TinyCheckpoint.llama().writeTo(dir.resolve(sub)), LoadOptions.defaults());
     dev.peft4j.tensor.Engine.manualSeed(1); // the same LoRA initialisation for every run
     return Peft.wrap(base, LoraConfig.builder().r(8).loraAlpha(16).loraDropout(dropout)
         // the random tiny base has near-zero logits (std 0.02 weights); adapting lm_head too lets them grow
         .targetModules("q_proj", "v_proj", "o_proj", "up_proj", "down_proj", "lm_head").build());
-  }
-
-  private static BatchSource<Batch> source(List<EncodedExample> examples, boolean shuffle) {
-    return new DataLoaderSource(DataLoader.builder(examples).batchSize(8).shuffle(shuffle).seed(3).build());
   }
 
   @Test
@@ -65,10 +44,10 @@ class LoraTrainingTest {
       }
     });
     CausalLmObjective objective = new CausalLmObjective(peft);
-    BatchSource<Batch> eval = source(patterns(32, 2), false);
+    BatchSource<Batch> eval = CountingTask.batches(CountingTask.sequences(32, 2), false);
     EvalResult before = Evaluation.run(objective, eval, 0);
     List<Double> losses = new ArrayList<>();
-    TrainingResult result = Trainer.builder(objective, source(patterns(128, 1), true))
+    TrainingResult result = Trainer.builder(objective, CountingTask.batches(CountingTask.sequences(128, 1), true))
         .optimizer(AdamWConfig.withLr(1e-2)).schedule(LrSchedule.linear(5, 80)).maxSteps(80)
         .listener(new TrainingListener() {
           @Override public void onStep(StepMetrics m) { losses.add(m.loss()); }
@@ -76,12 +55,12 @@ class LoraTrainingTest {
     EvalResult after = Evaluation.run(objective, eval, result.steps());
 
     assertThat(after.loss()).as("held-out loss").isLessThan(0.5 * before.loss());
-    assertThat(mean(losses.subList(70, 80))).isLessThan(0.5 * mean(losses.subList(0, 10)));
+    assertThat(CountingTask.mean(losses.subList(70, 80))).isLessThan(0.5 * CountingTask.mean(losses.subList(0, 10)));
     for (int window = 0; window + 20 <= 80; window += 20) {
       // steadily: each 20-step window's mean is below the previous one's
       if (window > 0) {
-        assertThat(mean(losses.subList(window, window + 20))).as("window at " + window)
-            .isLessThan(mean(losses.subList(window - 20, window)));
+        assertThat(CountingTask.mean(losses.subList(window, window + 20))).as("window at " + window)
+            .isLessThan(CountingTask.mean(losses.subList(window - 20, window)));
       }
     }
     peft.baseModel().namedParameters().forEach((n, p) -> {
@@ -93,7 +72,7 @@ class LoraTrainingTest {
 
   @Test
   void resumeAfterACrashContinuesBitIdentically() throws Exception {
-    List<EncodedExample> data = patterns(48, 5);
+    List<EncodedExample> data = CountingTask.sequences(48, 5);
     // uninterrupted
     PeftModel a = model("a", 0.1);
     List<Double> lossesA = new ArrayList<>();
@@ -118,7 +97,7 @@ class LoraTrainingTest {
 
   private static Trainer<Batch> trainer(PeftModel peft, List<EncodedExample> data, Path out, List<Double> losses,
       long crashAfter) {
-    return Trainer.builder(new CausalLmObjective(peft), source(data, true))
+    return Trainer.builder(new CausalLmObjective(peft), CountingTask.batches(data, true))
         .optimizer(AdamWConfig.withLr(5e-3)).schedule(LrSchedule.cosine(2, 12)).maxSteps(12)
         .outputDir(out).checkpointEvery(4).seed(7)
         .listener(new TrainingListener() {
@@ -131,7 +110,4 @@ class LoraTrainingTest {
         }).build();
   }
 
-  private static double mean(List<Double> values) {
-    return values.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-  }
 }

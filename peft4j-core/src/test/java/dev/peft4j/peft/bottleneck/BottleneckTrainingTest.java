@@ -3,7 +3,6 @@ package dev.peft4j.peft.bottleneck;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.peft4j.data.Batch;
-import dev.peft4j.data.DataLoader;
 import dev.peft4j.data.EncodedExample;
 import dev.peft4j.generate.TestModels;
 import dev.peft4j.model.PretrainedModel;
@@ -13,11 +12,11 @@ import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
+import dev.peft4j.testing.CountingTask;
 import dev.peft4j.testing.TinyCheckpoint;
 import dev.peft4j.train.AdamWConfig;
 import dev.peft4j.train.BatchSource;
 import dev.peft4j.train.CausalLmObjective;
-import dev.peft4j.train.DataLoaderSource;
 import dev.peft4j.train.EvalResult;
 import dev.peft4j.train.Evaluation;
 import dev.peft4j.train.LrSchedule;
@@ -30,7 +29,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -81,26 +79,6 @@ class BottleneckTrainingTest {
     }
   }
 
-  /** Sequences counting up mod 60 from a random start (stride 1, or 2 for a few): a learnable rule. */
-  private static List<EncodedExample> patterns(int count, long seed) {
-    Random random = new Random(seed);
-    List<EncodedExample> out = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      int start = 1 + random.nextInt(59);
-      int stride = random.nextInt(8) == 0 ? 2 : 1;
-      int[] ids = new int[12];
-      for (int t = 0; t < ids.length; t++) {
-        ids[t] = 1 + (start + t * stride) % 60;
-      }
-      out.add(EncodedExample.lm(ids, ids.clone()));
-    }
-    return out;
-  }
-
-  private static BatchSource<Batch> source(List<EncodedExample> examples, boolean shuffle) {
-    return new DataLoaderSource(DataLoader.builder(examples).batchSize(8).shuffle(shuffle).seed(3).build());
-  }
-
   @Test
   void houlsbyFineTuneOfATinyLlamaDrivesTheLossDown() throws Exception {
     // The default tiny base (std 0.02 weights) has near-zero logits that the frozen lm_head keeps small
@@ -116,10 +94,10 @@ class BottleneckTrainingTest {
       }
     });
     CausalLmObjective objective = new CausalLmObjective(peft);
-    BatchSource<Batch> eval = source(patterns(32, 2), false);
+    BatchSource<Batch> eval = CountingTask.batches(CountingTask.sequences(32, 2), false);
     EvalResult before = Evaluation.run(objective, eval, 0);
     List<Double> losses = new ArrayList<>();
-    TrainingResult result = Trainer.builder(objective, source(patterns(128, 1), true))
+    TrainingResult result = Trainer.builder(objective, CountingTask.batches(CountingTask.sequences(128, 1), true))
         .optimizer(AdamWConfig.withLr(2e-2)).schedule(LrSchedule.linear(10, 160)).maxSteps(160)
         .listener(new TrainingListener() {
           @Override public void onStep(StepMetrics m) { losses.add(m.loss()); }
@@ -128,15 +106,12 @@ class BottleneckTrainingTest {
 
     // measured: held-out 4.54 -> 1.91; mean training loss of the first 10 steps 4.57, of the last 10 1.39
     assertThat(after.loss()).as("held-out loss").isLessThan(0.5 * before.loss());
-    assertThat(mean(losses.subList(150, 160))).isLessThan(0.5 * mean(losses.subList(0, 10)));
+    assertThat(CountingTask.mean(losses.subList(150, 160))).isLessThan(0.5 * CountingTask.mean(losses.subList(0, 10)));
     for (int window = 40; window + 40 <= 160; window += 40) {
-      assertThat(mean(losses.subList(window, window + 40))).as("steadily: window at " + window)
-          .isLessThan(mean(losses.subList(window - 40, window)));
+      assertThat(CountingTask.mean(losses.subList(window, window + 40))).as("steadily: window at " + window)
+          .isLessThan(CountingTask.mean(losses.subList(window - 40, window)));
     }
     frozen.forEach((n, v) -> assertThat(base.namedParameters().get(n).value().toFloatArray()).as(n).containsExactly(v));
   }
 
-  private static double mean(List<Double> values) {
-    return values.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-  }
 }
