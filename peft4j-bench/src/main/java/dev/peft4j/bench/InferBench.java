@@ -2,8 +2,6 @@ package dev.peft4j.bench;
 
 import dev.peft4j.model.llama.LlamaForCausalLM;
 import dev.peft4j.nn.KvCache;
-import dev.peft4j.peft.Peft;
-import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
@@ -22,8 +20,7 @@ import java.util.Random;
  * <p>Prefill runs the prompt once through the model into an empty {@link KvCache}; decode then
  * feeds back the greedy token one position at a time, reading each token into Java as the
  * {@link dev.peft4j.generate.Generator} does. To keep machine noise out of the ratios, the
- * variants take turns: every round measures each variant once (attach, merge if asked, measure,
- * unmerge, detach). Tokens/s and the ratios to the base use each variant's best time over the
+ * variants take turns: every round measures each variant once (attach, measure, detach). Tokens/s and the ratios to the base use each variant's best time over the
  * rounds (other processes only ever add time, so the minimum is the most repeatable estimate);
  * the median of the per-round ratios is reported beside them. Round 0 is a warm-up and not
  * counted.
@@ -47,15 +44,46 @@ public final class InferBench {
       if (variants.isEmpty() || !variants.get(0).isBase()) {
         throw new IllegalArgumentException("the first variant must be the base model");
       }
+      List<String> names = variants.stream().map(InferVariant::name).toList();
+      for (InferVariant v : variants) {
+        if (v.minBatch() > batch) {
+          throw new IllegalArgumentException("variant " + v.name() + " needs --batch " + v.minBatch() + " or more");
+        }
+        if (v.reference() != null && !names.contains(v.reference())) {
+          throw new IllegalArgumentException("variant " + v.name() + " is read against " + v.reference() + ", which is not measured");
+        }
+      }
     }
 
     public static Options defaults() {
-      return new Options(ModelShape.DEFAULT, DType.F32, 1, 128, 32, 3, 42, InferVariant.ALL);
+      return new Options(ModelShape.DEFAULT, DType.F32, 1, 128, 32, 3, 42, InferVariant.select("all", 1));
     }
   }
 
   /** Times of one variant in one round. */
   private record Sample(double prefillMs, double decodeMs) {}
+
+  /**
+   * Speed of a variant relative to a reference variant: best time against best time, and the
+   * median over the rounds of the within-round ratio.
+   */
+  private record Ratios(double prefill, double decode, double prefillMedian, double decodeMedian) {
+    static Ratios of(List<Sample> reference, List<Sample> variant) {
+      List<Double> prefill = new ArrayList<>();
+      List<Double> decode = new ArrayList<>();
+      for (int i = 0; i < variant.size(); i++) {
+        prefill.add(reference.get(i).prefillMs() / variant.get(i).prefillMs());
+        decode.add(reference.get(i).decodeMs() / variant.get(i).decodeMs());
+      }
+      return new Ratios(best(reference, Sample::prefillMs) / best(variant, Sample::prefillMs),
+          best(reference, Sample::decodeMs) / best(variant, Sample::decodeMs),
+          Stats.of(prefill).median(), Stats.of(decode).median());
+    }
+
+    private static double best(List<Sample> samples, java.util.function.ToDoubleFunction<Sample> time) {
+      return samples.stream().mapToDouble(time).min().orElseThrow();
+    }
+  }
 
   public static Report run(Options o) {
     Engine.ensureLoaded();
@@ -78,43 +106,42 @@ public final class InferBench {
 
     List<Sample> base = samples.get(o.variants().get(0).name());
     List<Map<String, Object>> rows = new ArrayList<>();
-    Table t = new Table("variant", "prefill tok/s", "x base", "(median)", "decode tok/s", "x base", "(median)", "decode ms/token");
+    Table t = new Table("variant", "prefill tok/s", "x base", "(median)", "decode tok/s", "x base", "(median)",
+        "decode ms/token", "x reference (prefill / decode)");
     for (InferVariant v : o.variants()) {
       List<Sample> s = samples.get(v.name());
-      List<Double> prefillRatio = new ArrayList<>();
-      List<Double> decodeRatio = new ArrayList<>();
-      for (int i = 0; i < s.size(); i++) {
-        prefillRatio.add(base.get(i).prefillMs() / s.get(i).prefillMs());
-        decodeRatio.add(base.get(i).decodeMs() / s.get(i).decodeMs());
-      }
+      Ratios toBase = Ratios.of(base, s);
       Stats prefill = Stats.of(s.stream().map(Sample::prefillMs).toList());
       Stats decode = Stats.of(s.stream().map(Sample::decodeMs).toList());
-      Stats basePrefill = Stats.of(base.stream().map(Sample::prefillMs).toList());
-      Stats baseDecode = Stats.of(base.stream().map(Sample::decodeMs).toList());
-      double prefillMs = prefill.min();
-      double decodeMs = decode.min();
-      double prefillTps = o.batch() * o.prompt() / (prefillMs / 1e3);
-      double decodeTps = o.batch() * o.decode() / (decodeMs / 1e3);
-      double pr = basePrefill.min() / prefillMs;
-      double dr = baseDecode.min() / decodeMs;
+      double prefillTps = o.batch() * o.prompt() / (prefill.min() / 1e3);
+      double decodeTps = o.batch() * o.decode() / (decode.min() / 1e3);
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("name", v.name());
-      row.put("merged", v.merge());
       row.put("prefill_tokens_per_s", prefillTps);
       row.put("decode_tokens_per_s", decodeTps);
-      row.put("prefill_ratio", pr);
-      row.put("decode_ratio", dr);
-      row.put("prefill_ratio_median_of_rounds", Stats.of(prefillRatio).median());
-      row.put("decode_ratio_median_of_rounds", Stats.of(decodeRatio).median());
+      row.put("prefill_ratio", toBase.prefill());
+      row.put("decode_ratio", toBase.decode());
+      row.put("prefill_ratio_median_of_rounds", toBase.prefillMedian());
+      row.put("decode_ratio_median_of_rounds", toBase.decodeMedian());
       row.put("prefill_ms_median", prefill.median());
       row.put("decode_ms_per_token_median", decode.median() / o.decode());
-      row.put("prefill_ms", prefillMs);
-      row.put("decode_ms_per_token", decodeMs / o.decode());
+      row.put("prefill_ms", prefill.min());
+      row.put("decode_ms_per_token", decode.min() / o.decode());
+      String againstReference = "";
+      if (v.reference() != null) {
+        Ratios toReference = Ratios.of(samples.get(v.reference()), s);
+        row.put("reference", v.reference());
+        row.put("prefill_ratio_to_reference", toReference.prefill());
+        row.put("decode_ratio_to_reference", toReference.decode());
+        row.put("prefill_ratio_to_reference_median_of_rounds", toReference.prefillMedian());
+        row.put("decode_ratio_to_reference_median_of_rounds", toReference.decodeMedian());
+        againstReference = String.format(Locale.ROOT, "%.3f / %.3f x %s", toReference.prefill(), toReference.decode(), v.reference());
+      }
       rows.add(row);
-      t.row(v.name(), prefillTps, String.format(Locale.ROOT, "%.3f", pr),
-          String.format(Locale.ROOT, "%.3f", Stats.of(prefillRatio).median()), decodeTps,
-          String.format(Locale.ROOT, "%.3f", dr), String.format(Locale.ROOT, "%.3f", Stats.of(decodeRatio).median()),
-          decodeMs / o.decode());
+      t.row(v.name(), prefillTps, String.format(Locale.ROOT, "%.3f", toBase.prefill()),
+          String.format(Locale.ROOT, "%.3f", toBase.prefillMedian()), decodeTps,
+          String.format(Locale.ROOT, "%.3f", toBase.decode()), String.format(Locale.ROOT, "%.3f", toBase.decodeMedian()),
+          decode.min() / o.decode(), againstReference);
     }
     Report r = new Report("infer", "bench infer: " + o.shape() + ", " + o.dtype().name().toLowerCase(Locale.ROOT)
         + ", batch " + o.batch() + ", prompt " + o.prompt() + ", decode " + o.decode());
@@ -130,19 +157,15 @@ public final class InferBench {
         .put("variants", rows);
     r.table(t);
     r.note("tokens/s and x base: best time of " + o.rounds() + " rounds; (median): median over the rounds of"
-        + " base time / variant time within a round; LoRA: r 8, alpha 16 on q_proj and v_proj");
+        + " base time / variant time within a round; LoRA: r 8, alpha 16 on q_proj and v_proj; lora-mixed4: four such"
+        + " LoRAs, row i served by LoRA i mod 4 (read against lora: the same batch with one LoRA); prefix: 20 virtual"
+        + " tokens; llama-adapter: 10 adaption prompts in every layer; houlsby: reduction factor 16");
     return r;
   }
 
   private static Sample measure(LlamaForCausalLM model, InferVariant v, Options o, long[] promptIds) {
-    PeftModel peft = null;
-    if (!v.isBase()) {
-      peft = Peft.wrap(model, v.config().get());
-      if (v.merge()) {
-        peft.merge();
-      }
-    }
-    try (Engine.GradGuard noGrad = Engine.noGrad(); KvCache cache = model.newCache()) {
+    try (AutoCloseable attached = v.setup().attach(model, o.batch());
+        Engine.GradGuard noGrad = Engine.noGrad(); KvCache cache = model.newCache()) {
       long[] next;
       long t0 = System.nanoTime();
       try (Scope scope = Scope.open()) {
@@ -157,13 +180,8 @@ public final class InferBench {
       }
       long t2 = System.nanoTime();
       return new Sample((t1 - t0) / 1e6, (t2 - t1) / 1e6);
-    } finally {
-      if (peft != null) {
-        if (v.merge()) {
-          peft.unmerge();
-        }
-        peft.adapter().unload();
-      }
+    } catch (Exception e) {
+      throw new IllegalStateException("bench infer: variant " + v.name() + " failed", e);
     }
   }
 

@@ -1,55 +1,122 @@
 package dev.peft4j.bench;
 
+import dev.peft4j.model.llama.LlamaForCausalLM;
+import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.peft.PeftModel;
 import dev.peft4j.peft.TaskType;
+import dev.peft4j.peft.bottleneck.BottleneckConfig;
+import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.lora.LoraConfig;
+import dev.peft4j.peft.prefix.PrefixTuningConfig;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Supplier;
 
 /**
- * One configuration {@code bench infer} measures against the base model: a PEFT method attached
- * to it, merged into the weights or not.
+ * One configuration {@code bench infer} measures: PEFT methods attached to the base model, merged
+ * or not, or several LoRA adapters serving the rows of one batch.
  *
- * <p>The list is data: a method that lands adds its line to {@link #ALL} (e.g. prefix tuning,
- * LLaMA-Adapter, a bottleneck adapter), and {@code bench infer} picks it up, its name usable with
- * {@code --variants}.
+ * <p>The list is data: a variant added to {@link #ALL} is picked up by {@code bench infer}, its
+ * name usable with {@code --variants}.
  *
  * @param name the variant's name in tables, JSON and {@code --variants}
- * @param config the method to attach; null for the base model itself
- * @param merge whether to merge the method into the weights before measuring
+ * @param reference the variant whose speed this one is read against (null: the base model, which
+ *     every ratio also refers to)
+ * @param minBatch the smallest batch for which the variant means something; {@code all} skips it
+ *     below that
+ * @param setup attaches the variant to the model for one measurement
  */
-public record InferVariant(String name, Supplier<PeftConfig> config, boolean merge) {
+public record InferVariant(String name, String reference, int minBatch, Setup setup) {
+
+  /** Attaches a variant's adapters to a model; closing the result removes them again. */
+  @FunctionalInterface
+  public interface Setup {
+    AutoCloseable attach(LlamaForCausalLM model, int batch);
+  }
 
   /** Every variant, in report order; the first is the base all ratios refer to. */
   public static final List<InferVariant> ALL = List.of(
-      new InferVariant("base", null, false),
-      new InferVariant("lora", InferVariant::lora, false),
-      new InferVariant("lora-merged", InferVariant::lora, true));
-      // prefix, llama-adapter, bottleneck: add here when those methods land
+      new InferVariant("base", null, 1, (model, batch) -> () -> {}),
+      method("lora", lora()),
+      new InferVariant("lora-merged", null, 1, (model, batch) -> {
+        PeftModel peft = Peft.wrap(model, lora());
+        peft.merge();
+        return () -> {
+          peft.unmerge();
+          detach(peft);
+        };
+      }),
+      new InferVariant("lora-mixed4", "lora", 4, InferVariant::fourLorasByRow),
+      method("prefix", PrefixTuningConfig.builder().numVirtualTokens(20).taskType(TaskType.CAUSAL_LM).build()),
+      new InferVariant("llama-adapter", null, 1, (model, batch) -> attach(model, LlamaAdapterConfig.builder().adapterLen(10)
+          .adapterLayers(model.config().numLayers()).taskType(TaskType.CAUSAL_LM).build())),
+      method("houlsby", BottleneckConfig.houlsby(16)));
 
-  /** PEFT's defaults for LLaMA: r 8, α 16, q_proj and v_proj, random B so merging changes weights. */
-  static PeftConfig lora() {
+  private static InferVariant method(String name, PeftConfig config) {
+    return new InferVariant(name, null, 1, (model, batch) -> attach(model, config));
+  }
+
+  private static AutoCloseable attach(LlamaForCausalLM model, PeftConfig config) {
+    PeftModel peft = Peft.wrap(model, config);
+    return () -> detach(peft);
+  }
+
+  /** PEFT's defaults for LLaMA: r 8, α 16, q_proj and v_proj, random B so the update is not zero. */
+  static LoraConfig lora() {
     return LoraConfig.builder().r(8).loraAlpha(16).taskType(TaskType.CAUSAL_LM)
         .init(LoraConfig.LoraInit.RANDOM).build();
   }
 
-  public boolean isBase() {
-    return config == null;
+  /**
+   * Four LoRA adapters of {@link #lora()}'s shape (different random weights), row i served by
+   * adapter i mod 4: the same work as {@code lora}, spread over four adapters.
+   */
+  private static AutoCloseable fourLorasByRow(LlamaForCausalLM model, int batch) {
+    PeftModel peft = Peft.wrap(model, lora());
+    List<String> plan = new ArrayList<>();
+    for (int i = 1; i < 4; i++) {
+      peft.addAdapter("lora" + i, lora());
+    }
+    for (int row = 0; row < batch; row++) {
+      plan.add(peft.adapterNames().get(row % 4));
+    }
+    PeftModel.MixedBatch mixed = peft.perRowAdapters(plan);
+    return () -> {
+      mixed.close();
+      detach(peft);
+    };
   }
 
-  /** The variants named in {@code names} (comma-separated; "all" for every one), base always first. */
-  public static List<InferVariant> select(String names) {
+  private static void detach(PeftModel peft) {
+    peft.adapterNames().forEach(peft::deleteAdapter);
+  }
+
+  public boolean isBase() {
+    return name.equals("base");
+  }
+
+  /**
+   * The variants named in {@code names} (comma-separated; "all" for every one that fits
+   * {@code batch}), base always first, and the reference of each chosen variant too.
+   */
+  public static List<InferVariant> select(String names, int batch) {
     if (names == null || names.isBlank() || names.equals("all")) {
-      return ALL;
+      return ALL.stream().filter(v -> v.minBatch <= batch).toList();
     }
-    List<String> wanted = List.of(names.toLowerCase(Locale.ROOT).split(","));
-    for (String w : wanted) {
-      if (ALL.stream().noneMatch(v -> v.name.equals(w.trim()))) {
-        throw new IllegalArgumentException("unknown variant '" + w + "' (available: "
-            + String.join(", ", ALL.stream().map(InferVariant::name).toList()) + ")");
+    List<String> wanted = new ArrayList<>();
+    for (String w : names.toLowerCase(Locale.ROOT).split(",")) {
+      InferVariant v = ALL.stream().filter(x -> x.name.equals(w.trim())).findFirst().orElseThrow(() ->
+          new IllegalArgumentException("unknown variant '" + w + "' (available: "
+              + String.join(", ", ALL.stream().map(InferVariant::name).toList()) + ")"));
+      if (v.minBatch > batch) {
+        throw new IllegalArgumentException("variant " + v.name + " needs --batch " + v.minBatch + " or more");
+      }
+      wanted.add(v.name);
+      if (v.reference != null) {
+        wanted.add(v.reference);
       }
     }
-    return ALL.stream().filter(v -> v.isBase() || wanted.stream().anyMatch(w -> w.trim().equals(v.name))).toList();
+    return ALL.stream().filter(v -> v.isBase() || wanted.contains(v.name)).toList();
   }
 }

@@ -1,6 +1,7 @@
 package dev.peft4j.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -62,22 +63,32 @@ class BenchCasesTest {
 
   @Test
   void inferReportsEveryVariantWithRatios() throws Exception {
-    InferBench.Options o = new InferBench.Options(ModelShape.TINY, DType.F32, 2, 8, 3, 1, 1, InferVariant.ALL);
+    InferBench.Options o = new InferBench.Options(ModelShape.TINY, DType.F32, 4, 8, 3, 1, 1, InferVariant.ALL);
     JsonNode r = json(InferBench.run(o));
     assertKeys(r, "case", "shape", "dtype", "batch", "prompt", "decode", "rounds", "variants");
-    assertThat(r.get("variants")).hasSize(InferVariant.ALL.size());
+    assertThat(r.get("variants")).extracting(v -> v.get("name").asText())
+        .containsExactlyElementsOf(InferVariant.ALL.stream().map(InferVariant::name).toList());
     for (JsonNode v : r.get("variants")) {
-      assertKeys(v, "name", "merged", "prefill_tokens_per_s", "decode_tokens_per_s", "prefill_ratio", "decode_ratio",
+      assertKeys(v, "name", "prefill_tokens_per_s", "decode_tokens_per_s", "prefill_ratio", "decode_ratio",
           "prefill_ms", "decode_ms_per_token");
     }
     assertThat(r.get("variants").get(0).get("name").asText()).isEqualTo("base");
     assertThat(r.get("variants").get(0).get("prefill_ratio").asDouble()).isEqualTo(1.0);
+    JsonNode mixed = r.get("variants").get(3);
+    assertThat(mixed.get("name").asText()).isEqualTo("lora-mixed4");
+    assertKeys(mixed, "reference", "prefill_ratio_to_reference", "decode_ratio_to_reference");
+    assertThat(mixed.get("reference").asText()).isEqualTo("lora");
   }
 
   @Test
-  void variantsAreSelectedByName() {
-    assertThat(InferVariant.select("lora-merged")).extracting(InferVariant::name).containsExactly("base", "lora-merged");
-    assertThat(InferVariant.select("all")).isEqualTo(InferVariant.ALL);
+  void variantsAreSelectedByNameWithTheirReference() {
+    assertThat(InferVariant.select("lora-merged", 1)).extracting(InferVariant::name).containsExactly("base", "lora-merged");
+    assertThat(InferVariant.select("lora-mixed4", 8)).extracting(InferVariant::name)
+        .containsExactly("base", "lora", "lora-mixed4");
+    assertThat(InferVariant.select("all", 8)).isEqualTo(InferVariant.ALL);
+    assertThat(InferVariant.select("all", 1)).extracting(InferVariant::name).doesNotContain("lora-mixed4");
+    assertThatThrownBy(() -> InferVariant.select("lora-mixed4", 2)).hasMessageContaining("--batch 4");
+    assertThatThrownBy(() -> InferVariant.select("lora,nope", 1)).hasMessageContaining("unknown variant 'nope'");
   }
 
   @Test
@@ -126,13 +137,13 @@ class BenchCasesTest {
   void reportRendersTargetsFromRuns() throws Exception {
     TrainBench.Options o = new TrainBench.Options(ModelShape.TINY, 8, 1, DType.F32, 2, 0, 0, 1, 64);
     Report train = TrainBench.run(o, "lora", LoraConfig.builder().r(2).build());
-    Report infer = InferBench.run(new InferBench.Options(ModelShape.TINY, DType.F32, 1, 4, 2, 1, 1, InferVariant.ALL));
+    Report infer = InferBench.run(new InferBench.Options(ModelShape.TINY, DType.F32, 4, 4, 2, 1, 1, InferVariant.ALL));
     Path lines = dir.resolve("runs.jsonl");
     Files.writeString(lines, train.toJson() + "\n" + infer.toJson() + "\n", StandardCharsets.UTF_8);
     Path md = dir.resolve("PERFORMANCE.md");
     PerformanceReport.write(List.of(lines), md, "peft4j bench train --json");
     String text = Files.readString(md);
-    assertThat(text).contains("## Targets (issue 8)", "Unmerged LoRA", "Merged LoRA", "## Training", "## Inference",
+    assertThat(text).contains("## Targets (issue 8)", "Unmerged LoRA", "Merged LoRA", "Mixed batch of 4 LoRAs", "## Training", "## Inference",
         "peft4j bench train --json");
   }
 

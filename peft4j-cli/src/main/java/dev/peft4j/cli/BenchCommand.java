@@ -96,8 +96,8 @@ final class BenchCommand {
     }
   }
 
-  @Command(name = "infer", description = "Prefill and decode tokens/s of the base model, LoRA unmerged and merged"
-      + " (and every other registered variant), with the ratio of each to the base.")
+  @Command(name = "infer", description = "Prefill and decode tokens/s of the base model, LoRA unmerged and merged,"
+      + " four LoRAs in one mixed batch, prefix tuning, LLaMA-Adapter and a Houlsby adapter, with the ratio of each to the base.")
   static final class Infer implements Callable<Integer> {
     @Mixin ShapeOptions shape;
     @Mixin Common common;
@@ -105,12 +105,13 @@ final class BenchCommand {
     @Option(names = "--prompt", defaultValue = "128", description = "Prompt tokens per row (default ${DEFAULT-VALUE}).") int prompt;
     @Option(names = "--decode", defaultValue = "32", description = "Decoded tokens per row (default ${DEFAULT-VALUE}).") int decode;
     @Option(names = "--rounds", defaultValue = "10", description = "Counted rounds over all variants (default ${DEFAULT-VALUE}).") int rounds;
-    @Option(names = "--variants", defaultValue = "all", description = "Comma-separated variants (base is always included): all, lora, lora-merged, ...") String variants;
+    @Option(names = "--variants", defaultValue = "all", description = "Comma-separated variants (base is always included): all, lora, lora-merged, lora-mixed4 (--batch >= 4),"
+        + " prefix, llama-adapter, houlsby.") String variants;
 
     @Override
     public Integer call() {
       InferBench.Options o = new InferBench.Options(shape.shape(ModelShape.DEFAULT), common.computeDType(), batch, prompt,
-          decode, rounds, common.seed, InferVariant.select(variants));
+          decode, rounds, common.seed, InferVariant.select(variants, batch));
       InferBench.run(o).print(System.out, common.json);
       return 0;
     }

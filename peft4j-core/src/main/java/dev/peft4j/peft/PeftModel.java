@@ -7,6 +7,7 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.lora.LoraAdapter;
 import dev.peft4j.peft.lora.LoraCombination;
+import dev.peft4j.peft.lora.MixedLoraRows;
 import dev.peft4j.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -324,7 +325,8 @@ public final class PeftModel {
   /**
    * Runs each row of the next batches with its own adapter until closed: {@code rowAdapters[i]}
    * names row i's adapter, or {@value #BASE} for none. Rows that share an adapter are computed
-   * together. Adapters with modules_to_save cannot be mixed.
+   * together; when several LoRA adapters share the batch, all their rows are computed at once
+   * with gathered batched matmuls ({@link MixedLoraRows}). Adapters with modules_to_save cannot be mixed.
    *
    * @throws IllegalArgumentException for an unknown adapter name
    */
@@ -352,19 +354,27 @@ public final class PeftModel {
     setActive(rowsOf.keySet().toArray(new String[0]));
     rowsOf.forEach((name, rows) -> adapters.get(name).control().setRows(
         Tensor.ofLongs(rows.stream().mapToLong(Long::longValue).toArray(), rows.size()).retain()));
-    return new MixedBatch(before);
+    List<LoraAdapter> rowLoras = rowAdapters.stream()
+        .map(name -> name.equals(BASE) ? null : adapters.get(name).adapter())
+        .map(a -> a instanceof LoraAdapter lora ? lora : null).toList();
+    return new MixedBatch(before, MixedLoraRows.applies(rowLoras) ? MixedLoraRows.install(rowLoras) : null);
   }
 
   /** Restores the previously active adapters, applying to every row, when closed. */
   public final class MixedBatch implements AutoCloseable {
     private final List<String> previous;
+    private final MixedLoraRows gatheredLora; // rows of several LoRA adapters computed together, or null
 
-    private MixedBatch(List<String> previous) {
+    private MixedBatch(List<String> previous, MixedLoraRows gatheredLora) {
       this.previous = previous;
+      this.gatheredLora = gatheredLora;
     }
 
     @Override
     public void close() {
+      if (gatheredLora != null) {
+        gatheredLora.close();
+      }
       adapters.values().forEach(a -> {
         if (a.control().rows() != null) {
           a.control().rows().close();

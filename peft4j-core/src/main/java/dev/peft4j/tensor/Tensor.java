@@ -100,14 +100,23 @@ public final class Tensor implements AutoCloseable {
 
   /** Concatenates along {@code dim}. */
   public static Tensor cat(long dim, Tensor... tensors) {
+    return new Tensor(torch.cat(vector("cat", tensors), dim));
+  }
+
+  /** Stacks equally shaped tensors along a new dimension {@code dim}. */
+  public static Tensor stack(long dim, Tensor... tensors) {
+    return new Tensor(torch.stack(vector("stack", tensors), dim));
+  }
+
+  private static TensorVector vector(String op, Tensor... tensors) {
     if (tensors.length == 0) {
-      throw new IllegalArgumentException("cat needs at least one tensor");
+      throw new IllegalArgumentException(op + " needs at least one tensor");
     }
     TensorVector v = new TensorVector(tensors.length);
     for (int i = 0; i < tensors.length; i++) {
       v.put(i, tensors[i].handle);
     }
-    return new Tensor(torch.cat(v, dim));
+    return v;
   }
 
   /** {@code condition ? a : b}, elementwise with broadcasting. */

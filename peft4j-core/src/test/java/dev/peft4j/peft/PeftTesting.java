@@ -8,11 +8,11 @@ import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
 
 /** Helpers shared by the PEFT tests: logits of equal-length rows, and their largest difference. */
-final class PeftTesting {
+public final class PeftTesting {
   private PeftTesting() {}
 
   /** Logits [B, T, V] of {@code rows} (all the same length) as one flat array. */
-  static float[] logits(CausalLm model, long[]... rows) {
+  public static float[] logits(CausalLm model, long[]... rows) {
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       long[] flat = new long[rows.length * rows[0].length];
       for (int i = 0; i < rows.length; i++) {
@@ -22,7 +22,7 @@ final class PeftTesting {
     }
   }
 
-  static double maxAbsDiff(float[] a, float[] b) {
+  public static double maxAbsDiff(float[] a, float[] b) {
     assertThat(a).hasSameSizeAs(b);
     double d = 0;
     for (int i = 0; i < a.length; i++) {

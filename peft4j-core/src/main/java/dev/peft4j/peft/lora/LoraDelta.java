@@ -23,6 +23,7 @@ public final class LoraDelta extends Module implements OutputDelta {
   private final double dropout;
   private final AdapterControl control;
   private boolean merged;
+  private boolean gathered; // computed by a GatheredLoraDelta while a mixed batch is open
 
   LoraDelta(Projection host, int rank, double scaling, double dropout, LoraConfig.LoraInit init, AdapterControl control) {
     this.host = host;
@@ -72,9 +73,29 @@ public final class LoraDelta extends Module implements OutputDelta {
     return merged;
   }
 
+  Projection host() {
+    return host;
+  }
+
+  int rank() {
+    return (int) loraA.value().size(0);
+  }
+
+  double dropout() {
+    return dropout;
+  }
+
+  boolean training() {
+    return control.training();
+  }
+
+  void setGathered(boolean value) {
+    gathered = value;
+  }
+
   @Override
   public boolean active() {
-    return control.enabled() && !merged;
+    return control.enabled() && !merged && !gathered;
   }
 
   /**
