@@ -17,6 +17,17 @@ public interface OutputDelta {
    */
   Tensor apply(Tensor input);
 
+  /**
+   * {@code output + apply(input)}; a delta may override this to fuse the addition into its last
+   * operation.
+   *
+   * @param output [..., out] the projection's output so far
+   * @param input [..., in]
+   */
+  default Tensor addTo(Tensor output, Tensor input) {
+    return output.add(apply(input));
+  }
+
   /** Whether the delta contributes now (false while disabled or merged into the weight). */
   boolean active();
 }

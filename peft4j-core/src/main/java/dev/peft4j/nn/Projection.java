@@ -46,7 +46,7 @@ public abstract sealed class Projection extends Module permits Linear, Conv1D {
     Tensor y = baseForward(x);
     for (OutputDelta d : deltas) {
       if (d.active()) {
-        y = y.add(d.apply(x));
+        y = d.addTo(y, x);
       }
     }
     return y;

@@ -100,16 +100,34 @@ public final class LoraDelta extends Module implements OutputDelta {
 
   /**
    * @param x [..., in]
-   * @return (α/r) · B A dropout(x), [..., out]; the scale is applied to the [..., r] intermediate,
-   *     which is 25% cheaper per adapted layer than scaling the [..., out] result (docs/PERFORMANCE.md)
+   * @return (α/r) · B A dropout(x), [..., out]
    */
   @Override
   public Tensor apply(Tensor x) {
-    return control.forRows(x, rows -> {
-      Tensor input = Functional.dropout(rows, dropout, control.training());
-      Tensor down = Functional.linear(input, loraA.value(), null).mul(scaling); // [..., r]: scale on the rank side
-      return Functional.linear(down, loraB.value(), null);
-    });
+    return control.forRows(x, rows -> Functional.linear(scaledDown(rows), loraB.value(), null));
+  }
+
+  /**
+   * {@code y + (α/r) · B A dropout(x)} with the addition fused into the second matmul
+   * ({@code addmm}), when the delta applies to every row.
+   */
+  @Override
+  public Tensor addTo(Tensor y, Tensor x) {
+    if (control.rows() != null) {
+      return y.add(apply(x));
+    }
+    long[] shape = y.shape();
+    Tensor down = scaledDown(x);
+    return y.reshape(-1, shape[shape.length - 1]).addmm(down.reshape(-1, down.size(-1)), loraB.value().transpose(0, 1))
+        .view(shape);
+  }
+
+  /**
+   * {@code (α/r) · dropout(x) Aᵀ}, [..., r]: the scale is applied on the rank side, which is cheaper
+   * than scaling the [..., out] result (docs/PERFORMANCE.md).
+   */
+  private Tensor scaledDown(Tensor x) {
+    return Functional.linear(Functional.dropout(x, dropout, control.training()), loraA.value(), null).mul(scaling);
   }
 
   /** {@code (α/r) · B A} in the host weight's layout: [out, in], or [in, out] for Conv1D. */
