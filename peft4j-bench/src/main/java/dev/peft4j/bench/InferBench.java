@@ -20,8 +20,10 @@ import java.util.Random;
  * <p>Prefill runs the prompt once through the model into an empty {@link KvCache}; decode then
  * feeds back the greedy token one position at a time, reading each token into Java as the
  * {@link dev.peft4j.generate.Generator} does. To keep machine noise out of the ratios, the
- * variants take turns: every round measures each variant once (attach, measure, detach). Tokens/s and the ratios to the base use each variant's best time over the
- * rounds (other processes only ever add time, so the minimum is the most repeatable estimate);
+ * variants take turns: every round measures each variant once (attach, measure, detach), starting
+ * one variant further each round so that none always runs first. Tokens/s and the ratios to the
+ * base use each variant's best time over the rounds (other processes only ever add time, so the
+ * minimum is the most repeatable estimate);
  * the median of the per-round ratios is reported beside them. Round 0 is a warm-up and not
  * counted.
  */
@@ -95,8 +97,10 @@ public final class InferBench {
     }
     Map<String, List<Sample>> samples = new LinkedHashMap<>();
     o.variants().forEach(v -> samples.put(v.name(), new ArrayList<>()));
+    int n = o.variants().size();
     for (int round = 0; round <= o.rounds(); round++) {
-      for (InferVariant v : o.variants()) {
+      for (int turn = 0; turn < n; turn++) {
+        InferVariant v = o.variants().get((round + turn) % n); // rotated, so no variant always goes first
         Sample s = measure(model, v, o, promptIds);
         if (round > 0) {
           samples.get(v.name()).add(s);
