@@ -1,31 +1,18 @@
 package dev.peft4j.peft.prefix;
 
-import dev.peft4j.io.ModelFormatException;
-import dev.peft4j.io.TensorData;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.KvSite;
-import dev.peft4j.nn.Parameter;
-import dev.peft4j.peft.UnmergeableAdapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.HookSites;
-import dev.peft4j.peft.PeftConfig;
-import dev.peft4j.peft.PromptTensors;
-import dev.peft4j.tensor.Engine;
-import dev.peft4j.tensor.Scope;
+import dev.peft4j.peft.PromptLearningAdapter;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Prefix tuning attached to a model: one {@link PrefixEncoder} for all layers and a
- * {@link PrefixDelta} at every layer's attention K/V site. Its parameters live outside the base
- * model's module tree, named {@code prompt_encoder.<adapter>.…} as in PEFT.
+ * {@link PrefixDelta} at every layer's attention K/V site.
  */
-public final class PrefixAdapter implements UnmergeableAdapter {
-  private final PrefixTuningConfig config;
-  private final String name;
-  private final String architecture;
+public final class PrefixAdapter extends PromptLearningAdapter {
   private final PrefixEncoder encoder;
   private final List<KvSite> sites;
   private final List<PrefixDelta> deltas = new ArrayList<>();
@@ -33,9 +20,7 @@ public final class PrefixAdapter implements UnmergeableAdapter {
 
   private PrefixAdapter(PrefixTuningConfig config, String name, String architecture, PrefixEncoder encoder,
       HookSites hooks, AdapterControl control) {
-    this.config = config;
-    this.name = name;
-    this.architecture = architecture;
+    super(config, name, architecture, encoder);
     this.encoder = encoder;
     this.sites = hooks.layers();
     this.targets = hooks.attentionPaths();
@@ -81,56 +66,14 @@ public final class PrefixAdapter implements UnmergeableAdapter {
   }
 
   @Override
-  public PeftConfig config() {
-    return config;
-  }
-
-  @Override
   public List<String> targetedModules() {
     return targets;
   }
 
-  /** {@code prompt_encoder.<name>.embedding.weight} (+ {@code transform.*} while reparameterised). */
+  /** [P, L·2·kvDim]. */
   @Override
-  public Map<String, Parameter> trainableParameters() {
-    Map<String, Parameter> out = new LinkedHashMap<>();
-    encoder.namedParameters().forEach((path, p) -> out.put("prompt_encoder." + name + "." + path, p));
-    return out;
-  }
-
-  /** Whether the prefix is still computed through the MLP (false after {@link #fold()} or loading). */
-  public boolean reparameterised() {
-    return encoder.projected();
-  }
-
-  /**
-   * Computes the prefix through the MLP once and keeps only the result, [P, L·2·kvDim]; the model's
-   * outputs do not change. Training continues on the plain prefix.
-   */
-  public void fold() {
-    if (encoder.projected()) {
-      try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-        encoder.fold(encoder.all());
-      }
-    }
-  }
-
-  /** {@code prompt_embeddings} [P, L·2·kvDim]: the prefix, the MLP folded in (PEFT's {@code get_prompt_embedding_to_save}). */
-  @Override
-  public Map<String, Parameter> savedTensors() {
-    try (Engine.GradGuard g = Engine.noGrad()) {
-      return Map.of(PromptTensors.PROMPT_EMBEDDINGS, PromptTensors.saved(encoder.all()));
-    }
-  }
-
-  /** Loads the plain prefix; a reparameterisation is dropped, as PEFT loads for inference. */
-  @Override
-  public void load(Map<String, TensorData> tensors, String source) throws ModelFormatException {
-    long[] shape = {encoder.length(), (long) encoder.layers() * 2 * encoder.kvDim()};
-    PromptTensors.check(tensors, Map.of(PromptTensors.PROMPT_EMBEDDINGS, shape), "prefix tuning", architecture, source);
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      encoder.fold(PromptTensors.read(tensors, PromptTensors.PROMPT_EMBEDDINGS));
-    }
+  protected long[] savedShape() {
+    return new long[] {encoder.length(), (long) encoder.layers() * 2 * encoder.kvDim()};
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.peft4j.peft.prefix;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
+import dev.peft4j.peft.PromptSource;
 import dev.peft4j.peft.Inits;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
@@ -16,7 +17,7 @@ import dev.peft4j.tensor.Tensor;
  * Column {@code (2l + s)·kvDim + h·D + d} is layer l's key (s = 0) or value (s = 1), head h, dim d —
  * the layout of PEFT's {@code get_prompt} ({@code view(B, P, L·2, H, D)}).
  */
-final class PrefixEncoder extends Module {
+final class PrefixEncoder extends PromptSource {
   private final long length;
   private final int layers;
   private final long kvDim;
@@ -54,7 +55,8 @@ final class PrefixEncoder extends Module {
     }
   }
 
-  boolean projected() {
+  @Override
+  public boolean reparameterised() {
     return transform != null;
   }
 
@@ -71,7 +73,8 @@ final class PrefixEncoder extends Module {
   }
 
   /** Every layer's prefix, [P, L·2·kvDim] — what PEFT saves as {@code prompt_embeddings}. */
-  Tensor all() {
+  @Override
+  public Tensor table() {
     if (transform == null) {
       return embedding.weight().value();
     }
@@ -84,7 +87,8 @@ final class PrefixEncoder extends Module {
   }
 
   /** Replaces the reparameterisation (if any) by the plain prefix {@code table} [P, L·2·kvDim]. */
-  void fold(Tensor table) {
+  @Override
+  public void fold(Tensor table) {
     removeChild("embedding");
     if (transform != null) {
       removeChild("transform");

@@ -1,34 +1,23 @@
 package dev.peft4j.peft.prompt;
 
-import dev.peft4j.io.ModelFormatException;
-import dev.peft4j.io.TensorData;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.InputEmbeddingSite;
-import dev.peft4j.nn.Parameter;
-import dev.peft4j.peft.UnmergeableAdapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.HookSites;
+import dev.peft4j.peft.PromptLearningAdapter;
 import dev.peft4j.peft.PeftConfig;
-import dev.peft4j.peft.PromptTensors;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
-import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Prompt tuning or P-tuning attached to a model: a {@link PromptEncoder} (plain table, or
- * P-tuning's encoder) and a {@link VirtualTokenDelta} at the input-embedding site. Parameters
- * live outside the base model's module tree, named {@code prompt_encoder.<adapter>.…} as in PEFT.
+ * P-tuning's encoder) and a {@link VirtualTokenDelta} at the input-embedding site.
  */
-public final class PromptAdapter implements UnmergeableAdapter {
-  private final PeftConfig config;
-  private final String name;
-  private final String architecture;
+public final class PromptAdapter extends PromptLearningAdapter {
   private final PromptEncoder encoder;
   private final InputEmbeddingSite site;
   private final VirtualTokenDelta delta;
@@ -36,9 +25,7 @@ public final class PromptAdapter implements UnmergeableAdapter {
 
   private PromptAdapter(PeftConfig config, String name, String architecture, PromptEncoder encoder,
       InputEmbeddingSite site, AdapterControl control, Integer pseudoTokenId) {
-    this.config = config;
-    this.name = name;
-    this.architecture = architecture;
+    super(config, name, architecture, encoder);
     this.encoder = encoder;
     this.site = site;
     this.tokenDim = site.wordEmbeddings().weight().shape()[1];
@@ -136,57 +123,19 @@ public final class PromptAdapter implements UnmergeableAdapter {
   }
 
   @Override
-  public PeftConfig config() {
-    return config;
-  }
-
-  @Override
   public List<String> targetedModules() {
     return List.of();
   }
 
-  /** {@code prompt_encoder.<name>.embedding.weight} (+ the encoder's parameters until folded). */
-  @Override
-  public Map<String, Parameter> trainableParameters() {
-    Map<String, Parameter> out = new LinkedHashMap<>();
-    encoder.namedParameters().forEach((path, p) -> out.put("prompt_encoder." + name + "." + path, p));
-    return out;
-  }
-
   /** The virtual-token embeddings [V, hidden] as they are now (computed by the encoder for P-tuning). */
   public Tensor prompt() {
-    return encoder.prompt();
+    return encoder.table();
   }
 
-  /** Whether the embeddings are still computed by P-tuning's encoder (false after {@link #fold()} or loading). */
-  public boolean encoded() {
-    return encoder.encoded();
-  }
-
-  /** Runs the encoder once and keeps only its output; the model's outputs do not change. */
-  public void fold() {
-    if (encoder.encoded()) {
-      try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-        encoder.fold(encoder.prompt());
-      }
-    }
-  }
-
-  /** {@code prompt_embeddings} [V, hidden]: the encoder's output for P-tuning (PEFT's {@code get_prompt_embedding_to_save}). */
+  /** [V, hidden]. */
   @Override
-  public Map<String, Parameter> savedTensors() {
-    try (Engine.GradGuard g = Engine.noGrad()) {
-      return Map.of(PromptTensors.PROMPT_EMBEDDINGS, PromptTensors.saved(encoder.prompt()));
-    }
-  }
-
-  @Override
-  public void load(Map<String, TensorData> tensors, String source) throws ModelFormatException {
-    PromptTensors.check(tensors, Map.of(PromptTensors.PROMPT_EMBEDDINGS, new long[] {encoder.tokens(), tokenDim}),
-        config.peftType(), architecture, source);
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      encoder.fold(PromptTensors.read(tensors, PromptTensors.PROMPT_EMBEDDINGS));
-    }
+  protected long[] savedShape() {
+    return new long[] {encoder.tokens(), tokenDim};
   }
 
   @Override

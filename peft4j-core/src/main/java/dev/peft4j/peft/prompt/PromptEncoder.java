@@ -4,6 +4,7 @@ import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.PromptSource;
 import dev.peft4j.peft.Inits;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
@@ -14,7 +15,7 @@ import dev.peft4j.tensor.Tensor;
  * {@code PromptEncoder}: {@code mlp_head(embedding)} or {@code mlp_head(lstm_head(embedding))}.
  * {@link #fold} replaces an encoder by its output.
  */
-final class PromptEncoder extends Module {
+final class PromptEncoder extends PromptSource {
   private Embedding embedding;      // [V, hidden]
   private Head mlpHead;             // null for a plain table
   private Lstm lstmHead;            // only for the LSTM encoder
@@ -68,7 +69,8 @@ final class PromptEncoder extends Module {
   }
 
   /** Whether the embeddings are computed by an encoder (false for a plain or folded table). */
-  boolean encoded() {
+  @Override
+  public boolean reparameterised() {
     return mlpHead != null;
   }
 
@@ -77,7 +79,8 @@ final class PromptEncoder extends Module {
   }
 
   /** The virtual-token embeddings [V, hidden] (float32). */
-  Tensor prompt() {
+  @Override
+  public Tensor table() {
     Tensor e = embedding.weight().value();
     if (mlpHead == null) {
       return e;
@@ -87,7 +90,8 @@ final class PromptEncoder extends Module {
   }
 
   /** Replaces the encoder (if any) and table by a plain table holding {@code table} [V, hidden]. */
-  void fold(Tensor table) {
+  @Override
+  public void fold(Tensor table) {
     removeChild("embedding");
     if (lstmHead != null) {
       removeChild("lstm_head");

@@ -35,7 +35,7 @@ final class VirtualTokenDelta implements InputDelta {
 
   @Override
   public Tensor virtualTokens(long batch) {
-    return pseudoTokenId == null ? encoder.prompt().unsqueeze(0) : null; // [1, V, hidden]
+    return pseudoTokenId == null ? encoder.table().unsqueeze(0) : null; // [1, V, hidden]
   }
 
   @Override
@@ -66,7 +66,7 @@ final class VirtualTokenDelta implements InputDelta {
       }
     }
     Tensor index = marked.to(DType.I64).cumsum(1).add(-1L).clampMin(0L);         // k-th pseudo token, [B, T]
-    Tensor prompt = Functional.embedding(encoder.prompt(), index).to(embeddings.dtype()); // [B, T, hidden]
+    Tensor prompt = Functional.embedding(encoder.table(), index).to(embeddings.dtype()); // [B, T, hidden]
     return Tensor.where(marked.unsqueeze(-1), prompt, embeddings);
   }
 

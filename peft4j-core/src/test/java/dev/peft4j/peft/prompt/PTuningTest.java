@@ -81,11 +81,11 @@ class PTuningTest {
   void savedEmbeddingsReproduceTheModelExactlyWithoutTheEncoder(PTuningConfig.EncoderType type) throws Exception {
     PeftModel peft = Peft.wrap(load("m"), PTuningConfig.builder().numVirtualTokens(3).encoderType(type)
         .encoderHiddenSize(16).build());
-    assertThat(((PromptAdapter) peft.adapter()).encoded()).isTrue();
+    assertThat(((PromptAdapter) peft.adapter()).reparameterised()).isTrue();
     float[][] trained = logits(peft.causalLm(), IDS);
     peft.save(dir.resolve("a"));
     PeftModel loaded = PeftModel.load(load("m2"), dir.resolve("a"));
-    assertThat(((PromptAdapter) loaded.adapter()).encoded()).as("no encoder after loading").isFalse();
+    assertThat(((PromptAdapter) loaded.adapter()).reparameterised()).as("no encoder after loading").isFalse();
     assertThat(loaded.trainableParameterCount()).isEqualTo(3 * 32);
     float[][] reloaded = logits(loaded.causalLm(), IDS);
     for (int t = 0; t < IDS.length; t++) {
