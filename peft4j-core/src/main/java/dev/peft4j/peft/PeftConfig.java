@@ -20,6 +20,14 @@ public interface PeftConfig {
   /** Modules trained in full and saved with the adapter ({@code modules_to_save}), or null. */
   java.util.List<String> modulesToSave();
 
+  /**
+   * Whether the method adds virtual positions to the sequence: keys and values in front of the
+   * attention's (prefix tuning) or tokens in front of the input (prompt tuning, P-tuning).
+   */
+  default boolean addsVirtualPositions() {
+    return false;
+  }
+
   /** Every field Hugging Face PEFT writes for this method, by its JSON name. */
   Map<String, Object> toJsonMap();
 }

@@ -79,7 +79,8 @@ final class ServedAdapters {
    * Loads the adapter in {@code dir} as {@code name}. Scheduler thread only.
    *
    * @throws ApiException 400 for an invalid name or an adapter that cannot be mixed per row
-   *     (modules_to_save), 409 for a name already in use
+   *     (modules_to_save) or that adds virtual positions (prefix/prompt tuning, P-tuning), 409 for
+   *     a name already in use
    * @throws IOException if the files are missing, malformed or do not fit the base model
    */
   void load(String name, Path dir) throws IOException {
@@ -96,6 +97,11 @@ final class ServedAdapters {
     if (modulesToSave != null && !modulesToSave.isEmpty()) {
       throw ApiException.badRequest("The adapter in " + dir + " has modules_to_save "
           + modulesToSave + ", which cannot be mixed per row in a batch", "path");
+    }
+    if (saved.config().addsVirtualPositions()) {
+      throw ApiException.badRequest("The adapter in " + dir + " is " + saved.config().peftType()
+          + ", which adds virtual positions to the sequence; continuous batching cannot yet move those between"
+          + " batches, so the server runs LoRA, bottleneck and LLaMA-Adapter adapters", "path");
     }
     if (peft == null) {
       peft = firstAdapter(name, dir, saved);

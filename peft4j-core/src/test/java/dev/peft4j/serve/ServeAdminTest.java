@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.peft4j.generate.GenerationResult;
+import dev.peft4j.peft.Peft;
+import dev.peft4j.peft.prefix.PrefixTuningConfig;
 import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -137,6 +139,12 @@ class ServeAdminTest {
           .isEqualTo(fixture.offline(null, prompt, 12).text().orElseThrow());
       ServeClient.Reply bad = client.post("/admin/adapters", load("c", dir.resolve("missing")));
       assertThat(bad.status()).isEqualTo(400);
+      Path prefix = dir.resolve("prefix-adapter");
+      Peft.wrap(fixture.loadBase(), PrefixTuningConfig.builder().numVirtualTokens(4).build()).save(prefix);
+      ServeClient.Reply refused = client.post("/admin/adapters", load("p", prefix));
+      assertThat(refused.status()).isEqualTo(400);
+      assertThat(refused.json().get("error").get("message").asText()).contains("PREFIX_TUNING", "virtual positions");
+      assertThat(modelIds(client)).containsExactly("tiny-llama");
       JsonNode ok = client.post("/admin/adapters", load("c", fixture.adapterDirs().get("c"))).json();
       assertThat(ok.get("id").asText()).isEqualTo("c");
       assertThat(complete(client, "c", prompt, 12)).isEqualTo(fixture.offline("c", prompt, 12).text().orElseThrow());

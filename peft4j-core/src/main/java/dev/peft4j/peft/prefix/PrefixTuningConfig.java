@@ -78,6 +78,11 @@ public record PrefixTuningConfig(
   }
 
   @Override
+  public boolean addsVirtualPositions() {
+    return true;
+  }
+
+  @Override
   public String peftType() {
     return "PREFIX_TUNING";
   }

@@ -100,6 +100,11 @@ public record PTuningConfig(
   }
 
   @Override
+  public boolean addsVirtualPositions() {
+    return true;
+  }
+
+  @Override
   public String peftType() {
     return "P_TUNING";
   }

@@ -83,6 +83,11 @@ public record PromptTuningConfig(
   }
 
   @Override
+  public boolean addsVirtualPositions() {
+    return true;
+  }
+
+  @Override
   public String peftType() {
     return "PROMPT_TUNING";
   }

@@ -75,6 +75,11 @@ public record ConfigUnion(List<PeftConfig> parts, String name) implements PeftCo
 
   /** The union of the parts' modules_to_save, or null if none has any. */
   @Override
+  public boolean addsVirtualPositions() {
+    return parts.stream().anyMatch(PeftConfig::addsVirtualPositions);
+  }
+
+  @Override
   public List<String> modulesToSave() {
     List<String> all = new ArrayList<>();
     parts.forEach(p -> {
