@@ -152,7 +152,8 @@ class BenchCasesTest {
     try (InputStream in = getClass().getResourceAsStream("/META-INF/BenchmarkList")) {
       assertThat(in).isNotNull();
       String list = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-      assertThat(list).contains("LoraLinearBenchmark", "PrefixAttentionBenchmark", "SafeTensorsLoadBenchmark");
+      assertThat(list).contains("LoraLinearBenchmark", "PrefixAttentionBenchmark", "SafeTensorsLoadBenchmark",
+          "MethodLayerBenchmark");
     }
   }
 }

@@ -160,7 +160,8 @@ final class BenchCommand {
     }
   }
 
-  @Command(name = "jmh", description = "JMH micro-benchmarks (LoRA linear, attention with a prefix, safetensors load);"
+  @Command(name = "jmh", description = "JMH micro-benchmarks (LoRA linear, attention with a prefix, a decoder layer with each"
+      + " method (LoRA, bottleneck adapter, prefix, LLaMA-Adapter), safetensors load);"
       + " arguments go to JMH, e.g. 'bench jmh -f 1 -wi 2 -i 3 LoraLinear'.")
   static final class Jmh implements Callable<Integer> {
     @picocli.CommandLine.Unmatched

@@ -23,8 +23,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * Causal grouped-query attention over {@code seq} positions with {@code prefix} learned key/value
  * positions in front (prefix tuning's joint softmax, He et al. 2022), forward and backward into
  * q, k, v and the prefix, through {@link Functional#scaledDotProductAttention}. prefix = 0 is plain
- * attention. This is the attention math a prefix method runs; the prefix module itself (issue on
- * the prompt family) is not used, so the benchmark runs before it lands.
+ * attention. This is the bare attention math; {@link MethodLayerBenchmark} runs the prefix module
+ * itself inside a decoder layer.
  */
 @State(org.openjdk.jmh.annotations.Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
