@@ -18,8 +18,8 @@ public interface OutputDelta {
   Tensor apply(Tensor input);
 
   /**
-   * {@code output + apply(input)}; a delta may override this to fuse the addition into its last
-   * operation.
+   * {@code output + apply(input)}; a delta may override this to fuse the addition with its own
+   * work. {@code output} is the projection's own fresh result, so the addition may happen in place.
    *
    * @param output [..., out] the projection's output so far
    * @param input [..., in]

@@ -227,11 +227,6 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(handle.matmul(other.handle));
   }
 
-  /** {@code this + a b} for matrices: this [n, m], a [n, k], b [k, m], in one fused op. */
-  public Tensor addmm(Tensor a, Tensor b) {
-    return new Tensor(handle.addmm(a.handle, b.handle));
-  }
-
   /** Outer product of two vectors. */
   public Tensor outer(Tensor other) {
     return new Tensor(handle.outer(other.handle));
