@@ -1,7 +1,6 @@
 package dev.peft4j.peft.prefix;
 
-import dev.peft4j.peft.ConfigJson;
-import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.peft.PromptLearningConfig;
 import dev.peft4j.peft.PromptLearningBuilder;
 import dev.peft4j.peft.TaskType;
 import java.util.List;
@@ -44,7 +43,7 @@ public record PrefixTuningConfig(
     List<String> modulesToSave,
     TaskType taskType,
     String baseModelNameOrPath,
-    boolean inferenceMode) implements PeftConfig {
+    boolean inferenceMode) implements PromptLearningConfig {
 
   public PrefixTuningConfig {
     if (numVirtualTokens <= 0) {
@@ -78,11 +77,6 @@ public record PrefixTuningConfig(
   }
 
   @Override
-  public boolean addsVirtualPositions() {
-    return true;
-  }
-
-  @Override
   public String peftType() {
     return "PREFIX_TUNING";
   }
@@ -90,8 +84,7 @@ public record PrefixTuningConfig(
   /** Every key PEFT's {@code PrefixTuningConfig.to_dict()} writes (src/peft/tuners/prefix_tuning/config.py, src/peft/config.py). */
   @Override
   public Map<String, Object> toJsonMap() {
-    Map<String, Object> m = ConfigJson.promptLearning(peftType(), taskType, baseModelNameOrPath, inferenceMode,
-        numVirtualTokens, tokenDim, numAttentionHeads, numLayers, modulesToSave);
+    Map<String, Object> m = promptLearningJson();
     m.put("encoder_hidden_size", encoderHiddenSize == null ? tokenDim : encoderHiddenSize);
     m.put("init_weights", zeroInit ? "zero" : null);
     m.put("prefix_projection", prefixProjection);

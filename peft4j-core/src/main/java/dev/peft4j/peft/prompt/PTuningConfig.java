@@ -1,7 +1,6 @@
 package dev.peft4j.peft.prompt;
 
-import dev.peft4j.peft.ConfigJson;
-import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.peft.PromptLearningConfig;
 import dev.peft4j.peft.PromptLearningBuilder;
 import dev.peft4j.peft.TaskType;
 import java.util.List;
@@ -44,7 +43,7 @@ public record PTuningConfig(
     List<String> modulesToSave,
     TaskType taskType,
     String baseModelNameOrPath,
-    boolean inferenceMode) implements PeftConfig {
+    boolean inferenceMode) implements PromptLearningConfig {
 
   /** PEFT's {@code PromptEncoderReparameterizationType}. */
   public enum EncoderType {
@@ -100,11 +99,6 @@ public record PTuningConfig(
   }
 
   @Override
-  public boolean addsVirtualPositions() {
-    return true;
-  }
-
-  @Override
   public String peftType() {
     return "P_TUNING";
   }
@@ -112,8 +106,7 @@ public record PTuningConfig(
   /** Every key PEFT's {@code PromptEncoderConfig.to_dict()} writes (src/peft/tuners/p_tuning/config.py, src/peft/config.py). */
   @Override
   public Map<String, Object> toJsonMap() {
-    Map<String, Object> m = ConfigJson.promptLearning(peftType(), taskType, baseModelNameOrPath, inferenceMode,
-        numVirtualTokens, tokenDim, numAttentionHeads, numLayers, modulesToSave);
+    Map<String, Object> m = promptLearningJson();
     m.put("encoder_dropout", encoderDropout);
     m.put("encoder_hidden_size", encoderHiddenSize == null ? tokenDim : encoderHiddenSize);
     m.put("encoder_num_layers", encoderNumLayers);

@@ -1,7 +1,6 @@
 package dev.peft4j.peft.prompt;
 
-import dev.peft4j.peft.ConfigJson;
-import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.peft.PromptLearningConfig;
 import dev.peft4j.peft.PromptLearningBuilder;
 import dev.peft4j.peft.TaskType;
 import java.util.List;
@@ -40,7 +39,7 @@ public record PromptTuningConfig(
     List<String> modulesToSave,
     TaskType taskType,
     String baseModelNameOrPath,
-    boolean inferenceMode) implements PeftConfig {
+    boolean inferenceMode) implements PromptLearningConfig {
 
   /** PEFT's {@code PromptTuningInit}. */
   public enum PromptInit {
@@ -83,11 +82,6 @@ public record PromptTuningConfig(
   }
 
   @Override
-  public boolean addsVirtualPositions() {
-    return true;
-  }
-
-  @Override
   public String peftType() {
     return "PROMPT_TUNING";
   }
@@ -95,8 +89,7 @@ public record PromptTuningConfig(
   /** Every key PEFT's {@code PromptTuningConfig.to_dict()} writes (src/peft/tuners/prompt_tuning/config.py, src/peft/config.py). */
   @Override
   public Map<String, Object> toJsonMap() {
-    Map<String, Object> m = ConfigJson.promptLearning(peftType(), taskType, baseModelNameOrPath, inferenceMode,
-        numVirtualTokens, tokenDim, numAttentionHeads, numLayers, modulesToSave);
+    Map<String, Object> m = promptLearningJson();
     m.put("prompt_tuning_init", init.name());
     m.put("prompt_tuning_init_text", initText);
     m.put("tokenizer_kwargs", null);
