@@ -39,35 +39,24 @@ public final class JsonlDataset {
     Objects.requireNonNull(opts, "opts");
     List<Example> examples = new ArrayList<>();
     List<Integer> lines = new ArrayList<>();
-    int skipped = 0;
-    int lineNo = 0;
-    try (BufferedReader in = open(file)) {
-      for (String line = in.readLine(); line != null; line = in.readLine()) {
-        lineNo++;
-        if (lineNo == 1) {
-          line = stripBom(line);
+    int[] skipped = {0};
+    forEachLine(file, (lineNo, line) -> {
+      try {
+        examples.add(JsonExamples.parse(parse(line), format));
+        lines.add(lineNo);
+      } catch (MalformedRecordException e) {
+        if (!opts.skipMalformed()) {
+          throw new DatasetException(file, lineNo, e.getMessage() + " (format " + format + ")");
         }
-        if (line.isBlank()) {
-          continue;
-        }
-        try {
-          examples.add(JsonExamples.parse(parse(line), format));
-          lines.add(lineNo);
-        } catch (MalformedRecordException e) {
-          if (!opts.skipMalformed()) {
-            throw new DatasetException(file, lineNo, e.getMessage() + " (format " + format + ")");
-          }
-          skipped++;
-        }
+        skipped[0]++;
       }
-    } catch (CharacterCodingException e) {
-      throw new DatasetException(file, lineNo + 1, "not valid UTF-8", e);
-    }
+      return true;
+    });
     if (examples.isEmpty()) {
       throw new DatasetException(file, 0, "no examples"
-          + (skipped > 0 ? " (" + skipped + " malformed line(s) skipped)" : " (the file is empty or blank)"));
+          + (skipped[0] > 0 ? " (" + skipped[0] + " malformed line(s) skipped)" : " (the file is empty or blank)"));
     }
-    return new Dataset(file, format, examples, lines.stream().mapToInt(Integer::intValue).toArray(), skipped);
+    return new Dataset(file, format, examples, lines.stream().mapToInt(Integer::intValue).toArray(), skipped[0]);
   }
 
   /**
@@ -89,6 +78,29 @@ public final class JsonlDataset {
    *     matches no format; naming the file if it has no non-blank line
    */
   public static DatasetFormat detectFormat(Path file) throws IOException {
+    DatasetFormat[] detected = {null};
+    forEachLine(file, (lineNo, line) -> {
+      try {
+        detected[0] = DatasetFormat.detect(parse(line));
+        return false;
+      } catch (MalformedRecordException | IllegalArgumentException e) {
+        throw new DatasetException(file, lineNo, e.getMessage());
+      }
+    });
+    if (detected[0] == null) {
+      throw new DatasetException(file, 0, "no examples (the file is empty or blank)");
+    }
+    return detected[0];
+  }
+
+  /** Receives a non-blank line and its 1-based number; returns whether to go on. */
+  @FunctionalInterface
+  private interface LineVisitor {
+    boolean visit(int lineNo, String line) throws DatasetException;
+  }
+
+  /** Feeds the non-blank lines of {@code file} (a leading BOM removed) to {@code visitor}. */
+  private static void forEachLine(Path file, LineVisitor visitor) throws IOException {
     int lineNo = 0;
     try (BufferedReader in = open(file)) {
       for (String line = in.readLine(); line != null; line = in.readLine()) {
@@ -96,19 +108,13 @@ public final class JsonlDataset {
         if (lineNo == 1) {
           line = stripBom(line);
         }
-        if (line.isBlank()) {
-          continue;
-        }
-        try {
-          return DatasetFormat.detect(parse(line));
-        } catch (MalformedRecordException | IllegalArgumentException e) {
-          throw new DatasetException(file, lineNo, e.getMessage());
+        if (!line.isBlank() && !visitor.visit(lineNo, line)) {
+          return;
         }
       }
     } catch (CharacterCodingException e) {
       throw new DatasetException(file, lineNo + 1, "not valid UTF-8", e);
     }
-    throw new DatasetException(file, 0, "no examples (the file is empty or blank)");
   }
 
   private static BufferedReader open(Path file) throws IOException {
