@@ -230,7 +230,7 @@ public final class PerformanceReport {
     }
     load.ifPresent(r -> {
       md.append("## Loading (`bench load`)\n\n").append(String.format(Locale.ROOT,
-          "%s, %.2f GB of f32 safetensors, %d loads of each kind, warm page cache, then two forwards of %d tokens;"
+          "%s, %.2f GB of f32 safetensors, %d loads of each kind, warm page cache, then two forwards of %d token(s);"
               + " load average %s. Memory is growth over the RSS before the load (anonymous / file-backed pages),"
               + " the peak through the load and the first forward.\n\n", shape(r.path("shape")),
           r.path("bytes").asDouble() / 1e9, r.path("reps").asInt(), r.path("tokens").asInt(), load(r)));
