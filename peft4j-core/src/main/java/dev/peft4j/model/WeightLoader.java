@@ -74,7 +74,7 @@ final class WeightLoader {
     }
     for (Map.Entry<String, TensorInfo> e : sources.entrySet()) {
       TensorInfo info = e.getValue();
-      boolean converts = info.dtype() != options.dtype() || !options.device().equals(Device.CPU);
+      boolean converts = info.dtype() != options.dtype() || options.device().kind() != Device.Kind.CPU;
       try (Scope scope = Scope.open()) { // frees the stored tensor when a conversion copied it
         // shared: the parameter uses the mapped bytes; a conversion reads them once and keeps
         // nothing mapped, so only an unconverted weight needs its own copy to drop the mapping
