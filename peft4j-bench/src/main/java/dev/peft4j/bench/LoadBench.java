@@ -1,11 +1,11 @@
 package dev.peft4j.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.peft4j.io.SafeTensorsFile;
 import dev.peft4j.io.SafeTensorsWriter;
 import dev.peft4j.io.TensorData;
-import dev.peft4j.io.TensorInfo;
 import dev.peft4j.model.AutoModel;
+import dev.peft4j.model.CausalLm;
+import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.model.llama.LlamaForCausalLM;
 import dev.peft4j.tensor.DType;
@@ -17,26 +17,36 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 
 /**
  * {@code bench load}: how long {@link AutoModel#load} takes for a checkpoint of about 1 GB
- * (random f32 LLaMA weights written with {@link SafeTensorsWriter}), and where the time goes.
+ * (random f32 LLaMA weights written with {@link SafeTensorsWriter}), and what the first forward
+ * pays after it.
  *
- * <p>Three timings, each repeated: the whole {@code AutoModel.load}; only reading the mapped
- * bytes (one read per 4 KiB page: the floor a zero-copy loader would pay, page faults on the
- * mapping); and the loader's copy step alone ({@link Tensor#fromBytes}, one memcpy out of the
- * mapping per tensor). The file was just written, so it is in the page cache: these are warm
- * loads, the usual case for a model loaded again; a cold load adds the disk's read time.
+ * <p>Two loads, interleaved in every repetition: the default one, whose weights share a
+ * copy-on-write mapping of the file (no copy: the pages are read, and page-faulted in, by the
+ * first forward), and the copying one ({@link LoadOptions#withMapWeights} false: one
+ * {@code memcpy} per weight out of the mapping). Each is followed by two forwards of
+ * {@value #TOKENS} tokens: the first reads every weight for the first time, the second is the
+ * steady state. Memory: RSS after the load and after the first forward, split into anonymous
+ * pages (copies, activations) and file-backed ones (the mapping), and the peak RSS through load
+ * and first forward, each as growth over the RSS before the load. The file was just written, so
+ * it is in the page cache: these are warm loads, the usual case for a model loaded again; a cold
+ * load adds the disk's read time (to the first forward, for a mapped load).
  */
 public final class LoadBench {
   /** A LLaMA shape whose f32 weights are 1.08 GB (271M parameters). */
   public static final ModelShape ONE_GB = new ModelShape(1024, 16, 16, 16, 2816, 32000);
+  /** Tokens in each timed forward (batch 1): little compute, so the forward is mostly reading the weights. */
+  public static final int TOKENS = 1;
 
   private LoadBench() {}
 
@@ -45,6 +55,24 @@ public final class LoadBench {
       if (reps < 1) {
         throw new IllegalArgumentException("--reps must be >= 1: " + reps);
       }
+    }
+  }
+
+  /** One load and the two forwards after it; memory as growth over the RSS before the load. */
+  private record Sample(double loadMs, double firstForwardMs, double forwardMs, long rssAfterLoad,
+      long anonAfterLoad, long fileAfterLoad, long rssAfterForward, long anonAfterForward,
+      long fileAfterForward, long peakRss) {}
+
+  private enum Mode {
+    MAPPED("mapped (default): weights share the file's pages", true),
+    COPIED("copying (mapWeights false)", false);
+
+    final String label;
+    final boolean mapWeights;
+
+    Mode(String label, boolean mapWeights) {
+      this.label = label;
+      this.mapWeights = mapWeights;
     }
   }
 
@@ -57,50 +85,57 @@ public final class LoadBench {
       long bytes = writeCheckpoint(o.shape(), dir, o.seed());
       double writeMs = (System.nanoTime() - writeStart) / 1e6;
 
-      List<Double> loadMs = new ArrayList<>();
-      List<Double> touchMs = new ArrayList<>();
-      List<Double> copyMs = new ArrayList<>();
-      long rssBefore = 0;
-      long rssAfter = 0;
+      Map<Mode, List<Sample>> samples = new EnumMap<>(Mode.class);
       for (int i = 0; i < o.reps(); i++) {
-        System.gc();
-        Memory.trim();
-        rssBefore = Memory.rss();
-        long t0 = System.nanoTime();
-        PretrainedModel model = AutoModel.load(dir);
-        loadMs.add((System.nanoTime() - t0) / 1e6);
-        rssAfter = Memory.rss();
-        RandomModels.free(model);
-        Memory.trim();
-        touchMs.add(touch(dir.resolve("model.safetensors")));
-        copyMs.add(copy(dir.resolve("model.safetensors")));
+        for (Mode m : Mode.values()) {
+          samples.computeIfAbsent(m, k -> new ArrayList<>())
+              .add(measure(dir, LoadOptions.defaults().withMapWeights(m.mapWeights), o.shape()));
+        }
       }
-      Stats load = Stats.of(loadMs);
-      Stats touch = Stats.of(touchMs);
-      Stats copy = Stats.of(copyMs);
       double gb = bytes / 1e9;
       Report r = new Report("load", String.format(Locale.ROOT,
-          "bench load: AutoModel.load of a %.2f GB f32 checkpoint (%s), warm page cache", gb, o.shape()));
+          "bench load: AutoModel.load of a %.2f GB f32 checkpoint (%s), warm page cache, then forwards of %d token(s)",
+          gb, o.shape(), TOKENS));
+      Stats mappedLoad = Stats.of(times(samples.get(Mode.MAPPED), Sample::loadMs));
       r.put("shape", o.shape().toJson())
           .put("bytes", bytes)
           .put("reps", o.reps())
+          .put("tokens", TOKENS)
           .put("write_ms", writeMs)
-          .put("load_ms_median", load.median())
-          .put("load_ms_min", load.min())
-          .put("load_ms_max", load.max())
-          .put("load_gb_per_s", gb / (load.median() / 1e3))
-          .put("touch_mapped_ms_median", touch.median())
-          .put("copy_from_mapping_ms_median", copy.median())
-          .put("rss_growth_mib", Memory.mib(rssAfter - rssBefore))
-          .put("rss_after_load_mib", Memory.mib(rssAfter))
-          .put("load_average", Machine.loadAverage());
-      Table t = new Table("step", "median ms", "min ms", "max ms", "GB/s");
-      t.row("AutoModel.load (whole)", load.median(), load.min(), load.max(), gb / (load.median() / 1e3));
-      t.row("read mapped pages only (zero-copy floor)", touch.median(), touch.min(), touch.max(), gb / (touch.median() / 1e3));
-      t.row("Tensor.fromBytes copies only", copy.median(), copy.min(), copy.max(), gb / (copy.median() / 1e3));
+          .put("load_ms_median", mappedLoad.median()) // the default load, for the target
+          .put("load_gb_per_s", gb / (mappedLoad.median() / 1e3));
+      Table t = new Table("load", "load ms (median / min / max)", "1st forward ms", "2nd forward ms",
+          "RSS after load, MiB (anon / file)", "RSS after 1st forward, MiB (anon / file)", "peak RSS, MiB");
+      for (Mode m : Mode.values()) {
+        List<Sample> s = samples.get(m);
+        Stats load = Stats.of(times(s, Sample::loadMs));
+        Stats first = Stats.of(times(s, Sample::firstForwardMs));
+        Stats steady = Stats.of(times(s, Sample::forwardMs));
+        Sample last = s.get(s.size() - 1);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("load_ms_median", load.median());
+        json.put("load_ms_min", load.min());
+        json.put("load_ms_max", load.max());
+        json.put("first_forward_ms_median", first.median());
+        json.put("forward_ms_median", steady.median());
+        json.put("rss_after_load_mib", Memory.mib(last.rssAfterLoad()));
+        json.put("rss_anon_after_load_mib", Memory.mib(last.anonAfterLoad()));
+        json.put("rss_file_after_load_mib", Memory.mib(last.fileAfterLoad()));
+        json.put("rss_after_forward_mib", Memory.mib(last.rssAfterForward()));
+        json.put("rss_anon_after_forward_mib", Memory.mib(last.anonAfterForward()));
+        json.put("rss_file_after_forward_mib", Memory.mib(last.fileAfterForward()));
+        json.put("peak_rss_mib", Memory.mib(last.peakRss()));
+        r.put(m.name().toLowerCase(Locale.ROOT), json);
+        t.row(m.label, String.format(Locale.ROOT, "%.1f / %.1f / %.1f", load.median(), load.min(), load.max()),
+            first.median(), steady.median(),
+            split(last.rssAfterLoad(), last.anonAfterLoad(), last.fileAfterLoad()),
+            split(last.rssAfterForward(), last.anonAfterForward(), last.fileAfterForward()),
+            Memory.mib(last.peakRss()));
+      }
+      r.put("load_average", Machine.loadAverage());
       r.table(t);
-      r.note(String.format(Locale.ROOT, "checkpoint written in %.0f ms; RSS grew %.0f MiB per load", writeMs,
-          Memory.mib(rssAfter - rssBefore)));
+      r.note(String.format(Locale.ROOT, "checkpoint written in %.0f ms; memory columns are growth over the RSS"
+          + " before each load (last repetition), peak through load and 1st forward", writeMs));
       return r;
     } finally {
       if (!o.keep() && o.dir() == null) {
@@ -112,6 +147,52 @@ public final class LoadBench {
         Files.deleteIfExists(dir);
       }
     }
+  }
+
+  private static Sample measure(Path dir, LoadOptions options, ModelShape shape) throws IOException {
+    System.gc();
+    Memory.trim();
+    Memory.resetPeak();
+    long rss = Memory.rss();
+    long anon = Memory.rssAnon();
+    long file = Memory.rssFile();
+    long t0 = System.nanoTime();
+    PretrainedModel model = AutoModel.load(dir, options);
+    double loadMs = (System.nanoTime() - t0) / 1e6;
+    long rssLoad = Memory.rss() - rss;
+    long anonLoad = Memory.rssAnon() - anon;
+    long fileLoad = Memory.rssFile() - file;
+    double firstMs = forwardMs((CausalLm) model, shape);
+    long rssForward = Memory.rss() - rss;
+    long anonForward = Memory.rssAnon() - anon;
+    long fileForward = Memory.rssFile() - file;
+    long peak = Memory.peakRss() - rss;
+    double steadyMs = forwardMs((CausalLm) model, shape);
+    RandomModels.free(model);
+    Memory.trim();
+    return new Sample(loadMs, firstMs, steadyMs, rssLoad, anonLoad, fileLoad, rssForward, anonForward,
+        fileForward, peak);
+  }
+
+  /** One no-grad forward of {@link #TOKENS} tokens, in milliseconds. */
+  private static double forwardMs(CausalLm model, ModelShape shape) {
+    long[] ids = new long[TOKENS];
+    for (int i = 0; i < TOKENS; i++) {
+      ids[i] = (i * 7919L) % shape.vocab();
+    }
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      long t0 = System.nanoTime();
+      model.forward(Tensor.ofLongs(ids, 1, TOKENS), null, null);
+      return (System.nanoTime() - t0) / 1e6;
+    }
+  }
+
+  private static List<Double> times(List<Sample> samples, ToDoubleFunction<Sample> f) {
+    return samples.stream().map(s -> f.applyAsDouble(s)).toList();
+  }
+
+  private static String split(long total, long anon, long file) {
+    return String.format(Locale.ROOT, "%.0f (%.0f / %.0f)", Memory.mib(total), Memory.mib(anon), Memory.mib(file));
   }
 
   /** Writes config.json and model.safetensors of random weights; returns the weights' bytes. */
@@ -146,36 +227,5 @@ public final class LoadBench {
     config.put("torch_dtype", "float32");
     Files.writeString(dir.resolve("config.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(config));
     return bytes;
-  }
-
-  /** Maps every tensor and reads one long per 4 KiB page; returns the milliseconds. */
-  private static double touch(Path file) throws IOException {
-    long t0 = System.nanoTime();
-    long sum = 0;
-    try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
-      for (TensorInfo info : f.tensors()) {
-        ByteBuffer b = f.data(info.name());
-        for (int i = 0; i + 8 <= b.limit(); i += 4096) {
-          sum += b.getLong(i);
-        }
-      }
-    }
-    if (sum == 42) {
-      System.out.print(""); // keep the reads
-    }
-    return (System.nanoTime() - t0) / 1e6;
-  }
-
-  /** Copies every tensor out of the mapping as the loader does; returns the milliseconds. */
-  private static double copy(Path file) throws IOException {
-    long t0 = System.nanoTime();
-    try (SafeTensorsFile f = SafeTensorsFile.open(file)) {
-      for (TensorInfo info : f.tensors()) {
-        try (Scope scope = Scope.open()) {
-          Tensor.fromBytes(f.data(info.name()), info.dtype(), info.shape());
-        }
-      }
-    }
-    return (System.nanoTime() - t0) / 1e6;
   }
 }

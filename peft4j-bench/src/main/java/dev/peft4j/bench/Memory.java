@@ -34,6 +34,18 @@ public final class Memory {
     return kb >= 0 ? kb * 1024 : Pointer.physicalBytes();
   }
 
+  /** Resident anonymous memory now (heap, libtorch's allocations, copied-on-write pages), in bytes; -1 if unknown. */
+  public static long rssAnon() {
+    long kb = statusKb("RssAnon:");
+    return kb >= 0 ? kb * 1024 : -1;
+  }
+
+  /** Resident file-backed pages now (mapped files such as a memory-mapped checkpoint), in bytes; -1 if unknown. */
+  public static long rssFile() {
+    long kb = statusKb("RssFile:");
+    return kb >= 0 ? kb * 1024 : -1;
+  }
+
   /** Peak resident set size since the process started or the last {@link #resetPeak()}, in bytes. */
   public static long peakRss() {
     long kb = statusKb("VmHWM:");

@@ -107,10 +107,15 @@ class BenchCasesTest {
   }
 
   @Test
-  void loadReportsTheLoaderAndItsParts() throws Exception {
+  void loadReportsBothLoadsAndTheForwardsAfterThem() throws Exception {
     JsonNode r = json(LoadBench.run(new LoadBench.Options(ModelShape.TINY, 1, dir.resolve("ckpt"), true, 1)));
-    assertKeys(r, "case", "shape", "bytes", "load_ms_median", "load_ms_min", "load_ms_max", "load_gb_per_s",
-        "touch_mapped_ms_median", "copy_from_mapping_ms_median", "rss_growth_mib");
+    assertKeys(r, "case", "shape", "bytes", "tokens", "load_ms_median", "load_gb_per_s", "mapped", "copied");
+    for (String mode : new String[] {"mapped", "copied"}) {
+      assertKeys(r.get(mode), "load_ms_median", "load_ms_min", "load_ms_max", "first_forward_ms_median",
+          "forward_ms_median", "rss_after_load_mib", "rss_anon_after_load_mib", "rss_file_after_load_mib",
+          "rss_after_forward_mib", "rss_anon_after_forward_mib", "rss_file_after_forward_mib", "peak_rss_mib");
+    }
+    assertThat(r.get("load_ms_median").asDouble()).isEqualTo(r.get("mapped").get("load_ms_median").asDouble());
     assertThat(r.get("bytes").asLong()).isEqualTo(ModelShape.TINY.parameterCount() * 4);
     assertThat(dir.resolve("ckpt/model.safetensors")).exists();
   }

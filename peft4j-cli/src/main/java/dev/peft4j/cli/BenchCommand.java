@@ -144,11 +144,12 @@ final class BenchCommand {
   }
 
   @Command(name = "load", description = "AutoModel.load of a random ~1 GB f32 checkpoint written for the purpose,"
-      + " with the time spent reading the mapped file and copying out of it.")
+      + " mapped (zero-copy, the default) and copying, each followed by the first forward (which pays the page"
+      + " faults of a mapped load) and a second one; times and RSS.")
   static final class Load implements Callable<Integer> {
     @Mixin ShapeOptions shape;
     @Option(names = "--json", description = "Print one JSON object instead of a table.") boolean json;
-    @Option(names = "--reps", defaultValue = "3", description = "Loads (default ${DEFAULT-VALUE}).") int reps;
+    @Option(names = "--reps", defaultValue = "3", description = "Loads of each kind (default ${DEFAULT-VALUE}).") int reps;
     @Option(names = "--dir", description = "Write the checkpoint here and keep it (default: a temporary directory).") Path dir;
     @Option(names = "--seed", defaultValue = "42") long seed;
 

@@ -1,6 +1,7 @@
 package dev.peft4j.cli;
 
 import dev.peft4j.io.hub.ModelLocator;
+import dev.peft4j.model.LoadOptions;
 import dev.peft4j.tensor.DType;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,11 +19,21 @@ final class CommonOptions {
       description = "Compute dtype: f32 (default), bf16 or f16.")
   String dtype;
 
+  @Option(names = "--copy-weights", description = "Copy the weights into memory at load instead of using them"
+      + " from a copy-on-write mapping of the checkpoint (the default); for a checkpoint that may be rewritten in"
+      + " place while the command runs.")
+  boolean copyWeights;
+
   @Option(names = "--verbose", description = "Print stack traces of errors.")
   boolean verbose;
 
   DType computeDType() {
     return DType.parse(dtype);
+  }
+
+  /** How to load the model: {@code --dtype} and {@code --copy-weights}. */
+  LoadOptions loadOptions() {
+    return LoadOptions.defaults().withDType(computeDType()).withMapWeights(!copyWeights);
   }
 
   /** The model directory {@code --model} names. */

@@ -4,7 +4,6 @@ import dev.peft4j.data.Dataset;
 import dev.peft4j.data.DataLoader;
 import dev.peft4j.data.ExampleTokenizer;
 import dev.peft4j.data.LabelSet;
-import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.model.SequenceClassifier;
 import dev.peft4j.text.Tokenizer;
@@ -42,7 +41,7 @@ final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path modelDir = common.modelDir();
-    PretrainedModel model = ModelSetup.load(modelDir, adapterOption.adapter, LoadOptions.defaults().withDType(common.computeDType()));
+    PretrainedModel model = ModelSetup.load(modelDir, adapterOption.adapter, common.loadOptions());
     Dataset dataset = Datasets.read(data, format, false);
     try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
       LabelSet labels = model instanceof SequenceClassifier ? LabelSet.of(((SequenceClassifier) model).labels()) : null;

@@ -3,7 +3,6 @@ package dev.peft4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.Encoder;
-import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.model.SequenceClassifier;
 import dev.peft4j.model.bert.BertForSequenceClassification;
@@ -47,7 +46,7 @@ final class ForwardCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     long[][] rows = TokenIds.parse(inputIds);
     PretrainedModel model = ModelSetup.load(common.modelDir(), adapterOption.adapter,
-        LoadOptions.defaults().withDType(common.computeDType()));
+        common.loadOptions());
     Map<String, Object> out = new LinkedHashMap<>();
     try (Scope scope = Scope.open(); Engine.GradGuard noGrad = Engine.noGrad()) {
       if (model instanceof CausalLm) {

@@ -8,7 +8,6 @@ import dev.peft4j.generate.Generator;
 import dev.peft4j.generate.TextStreamer;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.model.CausalLm;
-import dev.peft4j.model.LoadOptions;
 import dev.peft4j.text.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -94,7 +93,7 @@ final class GenerateCommand implements Callable<Integer> {
       }
       List<long[]> rows = tokenizer == null ? Arrays.asList(TokenIds.parse(inputIds)) : encode(tokenizer);
       PretrainedModel loaded = ModelSetup.load(dir, adapterOption.adapter,
-          LoadOptions.defaults().withDType(common.computeDType()));
+          common.loadOptions());
       if (!(loaded instanceof CausalLm)) {
         throw new IllegalArgumentException(dir + " holds a " + loaded.architecture() + ", not a causal language model");
       }

@@ -1,7 +1,6 @@
 package dev.peft4j.cli;
 
 import dev.peft4j.model.AutoModel;
-import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.ModelWriter;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.peft.PeftModel;
@@ -37,7 +36,7 @@ final class MergeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path modelDir = common.modelDir();
-    PretrainedModel base = AutoModel.load(modelDir, LoadOptions.defaults().withDType(common.computeDType()));
+    PretrainedModel base = AutoModel.load(modelDir, common.loadOptions());
     PretrainedModel merged = PeftModel.load(base, adapter).mergeAndUnload();
     ModelWriter.save(merged, output);
     for (String file : TOKENIZER_FILES) {

@@ -1,7 +1,6 @@
 package dev.peft4j.cli;
 
 import dev.peft4j.model.CausalLm;
-import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.serve.InferenceServer;
 import dev.peft4j.serve.ServerConfig;
@@ -89,7 +88,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     try (Tokenizer tokenizer = Tokenizer.load(dir)) {
-      PretrainedModel model = ModelSetup.load(dir, null, LoadOptions.defaults().withDType(common.computeDType()));
+      PretrainedModel model = ModelSetup.load(dir, null, common.loadOptions());
       if (!(model instanceof CausalLm)) {
         throw new IllegalArgumentException(dir + " holds a " + model.architecture() + ", not a causal language model");
       }

@@ -9,7 +9,6 @@ import dev.peft4j.data.ExampleTokenizer;
 import dev.peft4j.data.LabelSet;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.Encoder;
-import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.model.SequenceClassifier;
 import dev.peft4j.peft.Peft;
@@ -134,7 +133,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   private PretrainedModel loadModel(Path modelDir, LabelSet labels) throws java.io.IOException {
-    PretrainedModel base = AutoModel.load(modelDir, LoadOptions.defaults().withDType(common.computeDType()));
+    PretrainedModel base = AutoModel.load(modelDir, common.loadOptions());
     if (labels == null) {
       if (!(base instanceof dev.peft4j.model.CausalLm)) {
         throw new IllegalArgumentException(base.architecture() + " is not a causal LM; language-modelling data needs one");

@@ -54,6 +54,17 @@ class CliTest {
   }
 
   @Test
+  void copyWeightsGivesTheSameOutputAsTheMappedDefault() throws Exception {
+    TinyCheckpoint.llama().writeTo(dir);
+    assertThat(Peft4j.run("forward", "--model", dir.toString(), "--input-ids", "1,5,7", "--json")).as(err.toString()).isZero();
+    String mapped = out.toString(StandardCharsets.UTF_8);
+    out.reset();
+    assertThat(Peft4j.run("forward", "--model", dir.toString(), "--input-ids", "1,5,7", "--json", "--copy-weights"))
+        .as(err.toString()).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo(mapped).contains("logits");
+  }
+
+  @Test
   void forwardOnBertPrintsClsAndPooled() throws Exception {
     TinyCheckpoint checkpoint = TinyCheckpoint.bert();
     checkpoint.writeTo(dir);

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.MappedFile;
+import dev.peft4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -29,7 +31,9 @@ import java.util.Optional;
 
 /**
  * A safetensors file opened for reading: the header is parsed and validated once, and each
- * tensor's bytes are memory-mapped on request, without copying.
+ * tensor's bytes are memory-mapped on request, without copying: as a Java buffer
+ * ({@link #data}) or as a libtorch tensor sharing a copy-on-write mapping of the file
+ * ({@link #share}; {@link #copy} gives one that owns its memory).
  *
  * <p>Layout: an unsigned 64-bit little-endian header length {@code n}, then {@code n} bytes of
  * UTF-8 JSON mapping each tensor name to {@code {"dtype", "shape", "data_offsets": [begin,
@@ -46,7 +50,9 @@ import java.util.Optional;
  * ignored, as Python's safetensors does. Gaps between tensors and trailing bytes are allowed.
  *
  * <p>Instances are thread-safe. Buffers returned by {@link #data} stay valid after {@link #close}
- * (the mapping lives until the buffer is garbage-collected); new calls after close fail.
+ * (the mapping lives until the buffer is garbage-collected), and so do tensors returned by
+ * {@link #share} (the mapping lives until the last of them is freed); new calls after close
+ * fail.
  */
 public final class SafeTensorsFile implements AutoCloseable {
 
@@ -60,16 +66,19 @@ public final class SafeTensorsFile implements AutoCloseable {
   private final Path path;
   private final FileChannel channel;
   private final long dataStart;
+  private final long fileSize;
   private final Map<String, String> metadata;
   private final List<TensorInfo> tensors;
   private final Map<String, TensorInfo> byName;
   private volatile boolean closed;
+  private MappedFile mapping; // the whole file for share/copy, mapped on first use; guarded by this
 
-  private SafeTensorsFile(Path path, FileChannel channel, long dataStart,
+  private SafeTensorsFile(Path path, FileChannel channel, long dataStart, long fileSize,
       Map<String, String> metadata, List<TensorInfo> tensors) {
     this.path = path;
     this.channel = channel;
     this.dataStart = dataStart;
+    this.fileSize = fileSize;
     this.metadata = Collections.unmodifiableMap(metadata);
     this.tensors = List.copyOf(tensors);
     Map<String, TensorInfo> index = new HashMap<>();
@@ -109,7 +118,8 @@ public final class SafeTensorsFile implements AutoCloseable {
       long dataSize = fileSize - 8 - headerLength;
       HeaderParser parsed = new HeaderParser(path, dataSize);
       parsed.parse(json);
-      return new SafeTensorsFile(path, channel, 8 + headerLength, parsed.metadata, parsed.tensors);
+      return new SafeTensorsFile(path, channel, 8 + headerLength, fileSize, parsed.metadata,
+          parsed.tensors);
     } catch (IOException | RuntimeException | Error e) {
       try {
         channel.close();
@@ -182,10 +192,47 @@ public final class SafeTensorsFile implements AutoCloseable {
     return new TensorData(t.dtype(), t.shape(), data(name));
   }
 
-  /** Closes the file; idempotent. Buffers already returned stay readable. */
+  /**
+   * Tensor {@code name} in its stored dtype, sharing the file's copy-on-write mapping: no copy,
+   * and the pages are read when first used (see {@link MappedFile}: in-place writes copy the
+   * page and never reach the file; the mapping lives as long as the tensor). A tensor whose
+   * bytes are not aligned to its element size in the file (the format does not require it) is
+   * copied instead, as by {@link #copy}.
+   *
+   * @throws IllegalArgumentException if there is no such tensor
+   * @throws IllegalStateException if this file is closed
+   * @throws dev.peft4j.tensor.EngineException if the file cannot be mapped (e.g. it was
+   *     truncated after {@link #open})
+   */
+  public Tensor share(String name) {
+    TensorInfo t = require(name);
+    long offset = dataStart + t.begin();
+    return MappedFile.aligned(offset, t.dtype())
+        ? mapping().share(offset, t.dtype(), t.shape())
+        : mapping().copy(offset, t.dtype(), t.shape());
+  }
+
+  /**
+   * Tensor {@code name} in its stored dtype, copied out of the file's mapping into memory it
+   * owns (one {@code memcpy}; no mapping stays behind). Same failures as {@link #share}.
+   */
+  public Tensor copy(String name) {
+    TensorInfo t = require(name);
+    return mapping().copy(dataStart + t.begin(), t.dtype(), t.shape());
+  }
+
+  /**
+   * Closes the file; idempotent. Buffers and shared tensors already returned stay readable.
+   */
   @Override
   public void close() {
     closed = true;
+    synchronized (this) {
+      if (mapping != null) {
+        mapping.close();
+        mapping = null;
+      }
+    }
     try {
       channel.close();
     } catch (IOException e) {
@@ -196,6 +243,16 @@ public final class SafeTensorsFile implements AutoCloseable {
   @Override
   public String toString() {
     return "SafeTensorsFile[" + path + ", " + tensors.size() + " tensors]";
+  }
+
+  private synchronized MappedFile mapping() {
+    if (closed) {
+      throw new IllegalStateException(path + ": closed");
+    }
+    if (mapping == null) {
+      mapping = MappedFile.map(path, fileSize);
+    }
+    return mapping;
   }
 
   private TensorInfo require(String name) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.peft4j.tensor.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -111,6 +112,25 @@ public final class ShardedSafeTensors implements AutoCloseable {
    */
   public TensorData read(String name) {
     return require(name).read(name);
+  }
+
+  /**
+   * Tensor {@code name} sharing its file's copy-on-write mapping; see
+   * {@link SafeTensorsFile#share}.
+   *
+   * @throws IllegalArgumentException if there is no such tensor
+   */
+  public Tensor share(String name) {
+    return require(name).share(name);
+  }
+
+  /**
+   * Tensor {@code name} copied into memory it owns; see {@link SafeTensorsFile#copy}.
+   *
+   * @throws IllegalArgumentException if there is no such tensor
+   */
+  public Tensor copy(String name) {
+    return require(name).copy(name);
   }
 
   /**

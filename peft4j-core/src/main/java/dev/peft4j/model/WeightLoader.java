@@ -4,6 +4,8 @@ import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.io.ShardedSafeTensors;
 import dev.peft4j.io.TensorInfo;
 import dev.peft4j.nn.Parameter;
+import dev.peft4j.tensor.Device;
+import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -16,7 +18,10 @@ import java.util.TreeSet;
 
 /**
  * Fills a model's parameters from checkpoint tensors. Every name and shape is checked before
- * any tensor is read, so a bad checkpoint fails without leaving a half-loaded model.
+ * any tensor is read, so a bad checkpoint fails without leaving a half-loaded model. Weights
+ * share the checkpoint's copy-on-write mapping unless {@link LoadOptions#mapWeights()} is off
+ * or they need a conversion; the mapping then belongs to the weight tensors themselves (libtorch
+ * reference-counts it), so it outlives the loader and is unmapped with the last weight.
  */
 final class WeightLoader {
   private static final System.Logger LOG = System.getLogger(WeightLoader.class.getName());
@@ -69,9 +74,14 @@ final class WeightLoader {
     }
     for (Map.Entry<String, TensorInfo> e : sources.entrySet()) {
       TensorInfo info = e.getValue();
-      Tensor raw = Tensor.fromBytes(weights.data(info.name()), info.dtype(), info.shape());
-      Tensor converted = raw.to(options.dtype()).to(options.device());
-      parameters.get(e.getKey()).set(converted);
+      boolean converts = info.dtype() != options.dtype() || options.device().kind() != Device.Kind.CPU;
+      try (Scope scope = Scope.open()) { // frees the stored tensor when a conversion copied it
+        // shared: the parameter uses the mapped bytes; a conversion reads them once and keeps
+        // nothing mapped, so only an unconverted weight needs its own copy to drop the mapping
+        Tensor stored = options.mapWeights() || converts
+            ? weights.share(info.name()) : weights.copy(info.name());
+        parameters.get(e.getKey()).set(stored.to(options.dtype()).to(options.device()));
+      }
     }
   }
 
