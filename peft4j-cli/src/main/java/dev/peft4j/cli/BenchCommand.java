@@ -174,10 +174,11 @@ final class BenchCommand {
     /**
      * Every compared method as the {@code peft4j train} arguments it is trained with: the one place
      * their hyperparameters are set. Prompt tuning and P-tuning train only a few vectors and want a
-     * larger learning rate; full fine-tuning moves every weight and wants a small one.
+     * larger learning rate; full fine-tuning moves every weight and wants a small one (tuned on the
+     * README example: 5e-5 reached 80.0% in its 150 steps, 2e-4 85.6%).
      */
     static final List<String> TABLE = List.of(
-        "--method full --lr 5e-5",
+        "--method full --lr 2e-4",
         "--method lora --r 8 --alpha 16 --lr 2e-3",
         "--method houlsby --lr 2e-3",
         "--method pfeiffer --lr 2e-3",

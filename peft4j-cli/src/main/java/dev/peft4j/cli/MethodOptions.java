@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 final class MethodOptions {
   @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
           + " llama-adapter, mam (prefix + scaled parallel adapter); or full (full fine-tuning: every weight trains, no"
-          + " adapter; saves the whole model, use a low --lr such as 5e-5).")
+          + " adapter; saves the whole model, use a low --lr such as 2e-4).")
   String method;
 
   @Option(names = "--r", defaultValue = "8", description = "LoRA rank.")

@@ -53,8 +53,13 @@ final class ModelSetup {
       }
     }
     if (labels != null) {
-      Files.writeString(output.resolve(LABELS_FILE), PythonJson.dumps(labels));
+      writeLabels(output, labels);
     }
+  }
+
+  /** Writes {@value #LABELS_FILE} (label names in class-id order) into {@code dir}. */
+  static void writeLabels(Path dir, List<String> labels) throws IOException {
+    Files.writeString(dir.resolve(LABELS_FILE), PythonJson.dumps(labels));
   }
 
   /**

@@ -29,7 +29,6 @@ import dev.peft4j.train.Trainer;
 import dev.peft4j.train.TrainingObjective;
 import dev.peft4j.train.TrainingResult;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -134,7 +133,7 @@ final class TrainCommand implements Callable<Integer> {
       } else {
         peft.save(output);
         if (labels != null) {
-          Files.writeString(output.resolve(ModelSetup.LABELS_FILE), dev.peft4j.io.PythonJson.dumps(labels.names()));
+          ModelSetup.writeLabels(output, labels.names());
         }
         out.println("adapter saved to " + output);
       }
