@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 
 /** Options every model command takes. */
 final class CommonOptions {
-  static final String MODEL_DESCRIPTION = "Model directory (config.json + model.safetensors), or a Hugging Face"
+  static final String MODEL_DESCRIPTION = "Model directory (config.json + model.safetensors; also what"
+      + " train --method full saves), or a Hugging Face"
       + " repo id org/name[@revision], found in the local Hugging Face cache or downloaded.";
 
   @Option(names = "--model", required = true, paramLabel = "MODEL", description = MODEL_DESCRIPTION)

@@ -21,7 +21,9 @@ import picocli.CommandLine.Option;
 
 /** {@code --method} and each method's hyperparameters, turned into a {@link PeftConfig}. */
 final class MethodOptions {
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix, llama-adapter, mam (prefix + scaled parallel adapter).")
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
+          + " llama-adapter, mam (prefix + scaled parallel adapter); or full (full fine-tuning: every weight trains, no"
+          + " adapter; saves the whole model, use a low --lr such as 2e-4).")
   String method;
 
   @Option(names = "--r", defaultValue = "8", description = "LoRA rank.")
@@ -98,6 +100,18 @@ final class MethodOptions {
     String gate;
   }
 
+  /** Names {@code --method} accepts. */
+  static final String AVAILABLE = "lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
+      + " prefix, llama-adapter, mam, full";
+
+  /** {@code --method full}: no adapter; every weight of the model trains. */
+  static final String FULL = "full";
+
+  /** Whether {@code --method full} was chosen: full fine-tuning, which has no {@link PeftConfig}. */
+  boolean fullFineTuning() {
+    return FULL.equals(method);
+  }
+
   /**
    * @param modulesToSave modules trained in full with the method (a new classification head), or null
    * @param base the base model's name, recorded in the adapter config
@@ -133,10 +147,11 @@ final class MethodOptions {
             .adapterLayers(prompt.adapterLayers == null ? layers : prompt.adapterLayers)
             .gate(LlamaAdapterConfig.Gate.valueOf(prompt.gate.toUpperCase(Locale.ROOT).replace('-', '_')))
             .taskType(task).baseModelNameOrPath(base).build();
+      case FULL:
+        throw new IllegalArgumentException("--method full trains every weight and has no adapter config; this command"
+            + " needs a PEFT method");
       default:
-        throw new IllegalArgumentException("--method " + method
-            + " is not available (available: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt,"
-            + " p-tuning, prefix, llama-adapter, mam)");
+        throw new IllegalArgumentException("--method " + method + " is not available (available: " + AVAILABLE + ")");
     }
   }
 

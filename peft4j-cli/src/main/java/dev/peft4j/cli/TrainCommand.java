@@ -28,7 +28,6 @@ import dev.peft4j.train.Trainer;
 import dev.peft4j.train.TrainingObjective;
 import dev.peft4j.train.TrainingResult;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -42,7 +41,8 @@ import picocli.CommandLine.Model.CommandSpec;
 /**
  * {@code peft4j train}: fine-tunes a frozen model with a PEFT method on a JSONL dataset, evaluates
  * before and after, and saves the adapter (Hugging Face PEFT format), {@code metrics.jsonl} and a
- * loss curve to {@code --output}.
+ * loss curve to {@code --output}. With {@code --method full} every weight trains instead and the
+ * whole model is saved as a model directory ({@link ModelSetup#saveFullModel}).
  */
 @Command(name = "train", description = {"Fine-tune a model with a PEFT method.",
     "Options may also come from a YAML file: --config run.yaml (command-line options win)."})
@@ -95,10 +95,12 @@ final class TrainCommand implements Callable<Integer> {
       LabelSet labels = classification ? LabelSet.fromDataset(train) : null;
       Engine.manualSeed(seed); // the new head's and the adapter's initialisation
       PretrainedModel model = loadModel(modelDir, labels);
-      PeftModel peft = Peft.wrap(model, methodOptions.build(classification ? TaskType.SEQ_CLS : TaskType.CAUSAL_LM,
-          classification ? List.of("classifier") : null, common.model, tokenizer,
+      boolean full = methodOptions.fullFineTuning();
+      PeftModel peft = full ? null : Peft.wrap(model, methodOptions.build(classification ? TaskType.SEQ_CLS
+          : TaskType.CAUSAL_LM, classification ? List.of("classifier") : null, common.model, tokenizer,
           dev.peft4j.peft.HookSites.of(model).layers().size()));
-      out.println(peft.trainableParametersSummary());
+      out.println(full ? String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: 100.0000"
+          + " (full fine-tuning)", model.parameterCount(), model.parameterCount()) : peft.trainableParametersSummary());
 
       ExampleTokenizer.Builder encoderBuilder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength);
       ExampleTokenizer encoder = (labels == null ? encoderBuilder : encoderBuilder.labels(labels)).build();
@@ -106,7 +108,9 @@ final class TrainCommand implements Callable<Integer> {
       BatchSource<Batch> trainBatches = loader(encoder.encodeAll(train).stream().map(prepare).toList(), tokenizer, true);
       BatchSource<Batch> evalBatches = eval == null ? null
           : loader(encoder.encodeAll(eval).stream().map(prepare).toList(), tokenizer, false);
-      TrainingObjective<Batch> objective = classification ? new ClassificationObjective(peft) : new CausalLmObjective(peft);
+      TrainingObjective<Batch> objective = full
+          ? (classification ? ClassificationObjective.allWeights((SequenceClassifier) model) : CausalLmObjective.allWeights(model))
+          : (classification ? new ClassificationObjective(peft) : new CausalLmObjective(peft));
 
       if (evalBatches != null) {
         out.println("before training: " + describe(Evaluation.run(objective, evalBatches, 0)));
@@ -122,11 +126,16 @@ final class TrainCommand implements Callable<Integer> {
       if (evalBatches != null) {
         out.println("after training:  " + describe(Evaluation.run(objective, evalBatches, result.steps())));
       }
-      peft.save(output);
-      if (labels != null) {
-        Files.writeString(output.resolve(ModelSetup.LABELS_FILE), dev.peft4j.io.PythonJson.dumps(labels.names()));
+      if (full) {
+        ModelSetup.saveFullModel(model, modelDir, output, labels == null ? null : labels.names());
+        out.println("model saved to " + output + " (use it as --model)");
+      } else {
+        peft.save(output);
+        if (labels != null) {
+          ModelSetup.writeLabels(output, labels.names());
+        }
+        out.println("adapter saved to " + output);
       }
-      out.println("adapter saved to " + output);
     }
     out.flush();
     return 0;

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,16 +32,8 @@ class BottleneckCliTest {
     return m;
   }
 
-  /** "aaaa..." is positive, "zzzz..." negative: learnable from the tokens alone. */
   private Path classification(String name, int count) throws Exception {
-    Random random = new Random(name.hashCode());
-    List<String> lines = new ArrayList<>();
-    for (int i = 0; i < count; i++) {
-      boolean positive = i % 2 == 0;
-      String text = (positive ? "a" : "z").repeat(3 + random.nextInt(5));
-      lines.add("{\"text\": \"" + text + "\", \"label\": \"" + (positive ? "positive" : "negative") + "\"}");
-    }
-    return Files.write(dir.resolve(name), lines);
+    return ClassificationFixture.sentiment(dir.resolve(name), count);
   }
 
   private Path text(int count) throws Exception {

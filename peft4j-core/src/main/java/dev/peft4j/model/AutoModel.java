@@ -38,6 +38,27 @@ public final class AutoModel {
     }
   }
 
+  /**
+   * Loads a classifier saved whole (full fine-tuning): the encoder of {@code config.json} with a
+   * {@link SequenceClassifier} head over {@code labels}, all weights from the checkpoint —
+   * {@code bert.*} (or unprefixed) encoder tensors and {@code classifier.weight/bias}, the names
+   * {@link ModelWriter} gives a {@code SequenceClassifier}.
+   *
+   * @throws ModelFormatException as {@link #load}; also if the checkpoint lacks the head, or the
+   *     head's shape does not fit {@code labels}
+   */
+  public static SequenceClassifier loadClassifier(Path modelDir, java.util.List<String> labels,
+      SequenceClassifier.Pooling pooling, LoadOptions options) throws IOException {
+    HfConfig config = HfConfig.read(modelDir);
+    try (ShardedSafeTensors weights = ShardedSafeTensors.open(modelDir)) {
+      PretrainedModel encoder = create(config, weights.names());
+      encoder.setSource(config, modelDir.toString());
+      SequenceClassifier model = new SequenceClassifier(encoder, "bert", labels, pooling);
+      WeightLoader.load(model, weights, options);
+      return model;
+    }
+  }
+
   /** Loads a decoder-only language model, or fails naming what the directory holds instead. */
   public static CausalLm loadCausalLm(Path modelDir, LoadOptions options) throws IOException {
     PretrainedModel model = load(modelDir, options);

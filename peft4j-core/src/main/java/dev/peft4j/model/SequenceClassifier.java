@@ -52,7 +52,9 @@ public final class SequenceClassifier extends PretrainedModel {
     long hidden = this.encoder.hiddenSize();
     this.classifier = child("classifier", new Linear(hidden, labels.size(), true));
     try (Engine.GradGuard g = Engine.noGrad()) {
-      DType dtype = encoder.namedParameters().values().iterator().next().value().dtype();
+      // the encoder's dtype; f32 for an encoder whose weights are loaded afterwards, with the head's
+      dev.peft4j.nn.Parameter first = encoder.namedParameters().values().iterator().next();
+      DType dtype = first.isSet() ? first.value().dtype() : DType.F32;
       classifier.weight().set(Tensor.zeros(DType.F32, labels.size(), hidden).normal_(0, 0.02).to(dtype));
       classifier.bias().set(Tensor.zeros(dtype, labels.size()));
     }

@@ -77,4 +77,11 @@ public abstract class Module {
   public final void freeze() {
     namedParameters().values().forEach(p -> p.setTrainable(false));
   }
+
+  /** Marks every parameter of this subtree as trainable (full fine-tuning) and returns them by path. */
+  public final Map<String, Parameter> unfreeze() {
+    Map<String, Parameter> all = namedParameters();
+    all.values().forEach(p -> p.setTrainable(true));
+    return all;
+  }
 }

@@ -2,6 +2,7 @@ package dev.peft4j.train;
 
 import dev.peft4j.data.Batch;
 import dev.peft4j.model.CausalLm;
+import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.Functional;
@@ -30,6 +31,19 @@ public final class CausalLmObjective implements TrainingObjective<Batch> {
     this.model = model;
     this.parameters = parameters;
     this.trainingMode = trainingMode;
+  }
+
+  /**
+   * Full fine-tuning: trains every weight of {@code model} with no adapter
+   * ({@link dev.peft4j.nn.Module#unfreeze}); the base models have no dropout to switch.
+   *
+   * @throws IllegalArgumentException if {@code model} is not a causal LM
+   */
+  public static CausalLmObjective allWeights(PretrainedModel model) {
+    if (!(model instanceof CausalLm)) {
+      throw new IllegalArgumentException(model.architecture() + " is not a causal LM");
+    }
+    return new CausalLmObjective((CausalLm) model, model.unfreeze(), training -> {});
   }
 
   /** Scores {@code model} as it is, for evaluation only (nothing to train). */

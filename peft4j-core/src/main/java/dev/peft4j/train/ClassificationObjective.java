@@ -27,6 +27,15 @@ public final class ClassificationObjective implements TrainingObjective<Batch> {
     this.trainingMode = trainingMode;
   }
 
+  /**
+   * Full fine-tuning: trains every weight of {@code model}, encoder and head, with no adapter
+   * ({@link dev.peft4j.nn.Module#unfreeze}). BERT's dropout is a no-op here, so there is no
+   * training mode to switch.
+   */
+  public static ClassificationObjective allWeights(SequenceClassifier model) {
+    return new ClassificationObjective(model, model.unfreeze(), training -> {});
+  }
+
   /** Scores {@code model} as it is, for evaluation only. */
   public static ClassificationObjective forEvaluation(SequenceClassifier model) {
     return new ClassificationObjective(model, Map.of(), training -> {});
