@@ -123,14 +123,14 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
     Stages<Tensor> pass(Tensor ids, Tensor attentionMask, KvCache cache) {
       return new Stages<>() {
         private VirtualInputs in;
-        private Tensor positions;
+        private RotaryEmbedding.Rotation rotation;
         private Tensor mask;
 
         @Override
         public Tensor embed() {
           in = VirtualInputs.prepare(inputSite, kvSites, ids, embedTokens.forward(ids), attentionMask, cache,
               maxPositions);
-          positions = in.positions();
+          rotation = rope.at(in.positions(), in.embeddings().dtype());
           mask = in.attentionMask(true);
           return in.embeddings();
         }
@@ -142,7 +142,7 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
 
         @Override
         public Tensor layer(int i, Tensor h) {
-          return layers.get(i).forward(h, rope, positions, cache, mask);
+          return layers.get(i).forward(h, rotation, cache, mask);
         }
 
         @Override
