@@ -26,9 +26,9 @@ import dev.peft4j.tensor.Tensor;
  *       (prompt and P-tuning encoders) get their gradients.
  * </ol>
  *
- * The forward runs with autograd recording, as the recomputation does, so both use the same
- * kernels (bf16 attention on the CPU picks its kernel by whether a backward follows) and the layer
- * inputs are those an ordinary step computes. Dropout draws the same masks: the generator state
+ * The forward runs each layer as its recomputation will (its input requiring grad, autograd
+ * recording), so both compute the same values with the same kernels (bf16 attention on the CPU
+ * picks its kernel by whether a backward follows). Dropout draws the same masks: the generator state
  * before each stage is saved and restored for its recomputation, and afterwards the generator
  * continues from where an ordinary step leaves it. Only libtorch's default CPU generator is
  * saved ({@link Engine#rngState()}), so dropout on another device is not reproduced.
@@ -53,7 +53,7 @@ final class GradientCheckpointing {
     for (int i = 0; i < layers; i++) {
       generator[i + 1] = Engine.rngState();
       try (Scope scope = Scope.open()) {
-        inputs[i + 1] = scope.keep(stages.layer(i, inputs[i]).detach());
+        inputs[i + 1] = scope.keep(stages.layer(i, inputs[i].requiresGrad(true)).detach());
       }
     }
     double value;
@@ -66,15 +66,14 @@ final class GradientCheckpointing {
         return value;
       }
       (divisor == 1 ? loss : loss.div(divisor)).backward();
-      grad = x.grad() == null ? null : scope.keep(x.grad());
+      grad = keep(scope, x.grad());
     }
     byte[] after = Engine.rngState();
     for (int i = layers - 1; i >= 0 && grad != null; i--) {
       Engine.setRngState(generator[i + 1]);
       try (Scope scope = Scope.open()) {
-        Tensor x = inputs[i].requiresGrad(true);
-        stages.layer(i, x).backward(grad);
-        grad = x.grad() == null ? null : scope.keep(x.grad());
+        stages.layer(i, inputs[i]).backward(grad);
+        grad = keep(scope, inputs[i].grad());
       }
     }
     if (grad != null) {
@@ -86,5 +85,10 @@ final class GradientCheckpointing {
     }
     Engine.setRngState(after);
     return value;
+  }
+
+  /** {@code gradient} kept past {@code scope}; null (the loss does not depend on it) stays null. */
+  private static Tensor keep(Scope scope, Tensor gradient) {
+    return gradient == null ? null : scope.keep(gradient);
   }
 }

@@ -41,8 +41,9 @@ public interface TrainingObjective<B> {
   /**
    * Back-propagates {@code loss(batch) / divisor} into the trainable parameters' gradients and
    * returns the loss (not divided); nothing is back-propagated when it is not finite. With
-   * {@code checkpointing}, through {@link #lossStages} with {@link GradientCheckpointing}: the
-   * same loss and gradients, the layers' activations recomputed instead of kept. Called inside
+   * {@code checkpointing}, through {@link #lossStages} segment by segment (see
+   * {@link Trainer.Builder#gradientCheckpointing}): the same loss and gradients, the layers'
+   * activations recomputed instead of kept. Called inside
    * the step's {@code Scope}. An objective that must hold some state around the whole forward
    * and backward pass overrides this.
    *
