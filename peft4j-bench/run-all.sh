@@ -11,6 +11,7 @@ runs="$out/runs.jsonl"
 : > "$runs"
 commands=(
   "bin/peft4j bench train --json"
+  "bin/peft4j bench train --gradient-checkpointing --json"
   "bin/peft4j bench train --dtype bf16 --json"
   "bin/peft4j bench train --matmul-precision medium --json"
   "bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"

@@ -17,8 +17,9 @@ import java.util.function.Predicate;
  * issue's targets, each with its measured figure and whether it is met, then every run's figures.
  *
  * <p>Which run answers which target: the LoRA f32 training run of {@link ModelShape#DEFAULT}
- * with the fewest steps (utilisation, peak memory); the longest training run (RSS growth); the
- * infer run (ratios); the load run; the TinyLlama-shaped training run (scale check).
+ * with the fewest steps (utilisation, peak memory), and the same with gradient checkpointing
+ * (peak memory, step time); the longest training run (RSS growth); the infer run (ratios); the
+ * load run; the TinyLlama-shaped training run (scale check).
  */
 public final class PerformanceReport {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -72,10 +73,12 @@ public final class PerformanceReport {
     md.append(".\nThe cores are shared with other work; each run records the 1-minute load average it saw"
         + " (a load above the core count means the figures are pessimistic).\n\n");
 
-    Optional<JsonNode> train = pick(runs, r -> isTrain(r) && isDefaultShape(r) && "f32".equals(r.path("dtype").asText())
-        && "highest".equals(r.path("f32_matmul_precision").asText("highest")) && "lora".equals(r.path("method").asText()), true);
+    Predicate<JsonNode> defaultLora = r -> isTrain(r) && isDefaultShape(r) && "f32".equals(r.path("dtype").asText())
+        && "highest".equals(r.path("f32_matmul_precision").asText("highest")) && "lora".equals(r.path("method").asText());
+    Optional<JsonNode> train = pick(runs, defaultLora.and(r -> !checkpointed(r)), true);
+    Optional<JsonNode> checkpointedTrain = pick(runs, defaultLora.and(PerformanceReport::checkpointed), true);
     Optional<JsonNode> load = pick(runs, r -> "load".equals(r.path("case").asText()), false);
-    Optional<JsonNode> tiny = pick(runs, r -> isTrain(r) && r.path("shape").path("dim").asInt() == 2048
+    Optional<JsonNode> tiny = pick(runs, r -> isTrain(r) && !checkpointed(r) && r.path("shape").path("dim").asInt() == 2048
         && r.path("shape").path("layers").asInt() == 22, false);
 
     md.append("## Targets (issue 8)\n\n");
@@ -99,6 +102,15 @@ public final class PerformanceReport {
           String.format(Locale.ROOT, "%.2fx a forward that keeps its activations; %.2fx an inference (no-grad) forward", g, n),
           yes(g <= 1.3));
     }, () -> t.row("LoRA training step, peak memory", "not measured", "-"));
+    checkpointedTrain.ifPresent(r -> {
+      double g = r.path("peak_over_forward_grad").asDouble();
+      String cost = train.map(plain -> String.format(Locale.ROOT, "; step %.0f ms against %.0f ms without (%+.0f%%)",
+          r.path("step_ms_median").asDouble(), plain.path("step_ms_median").asDouble(),
+          100 * (r.path("step_ms_median").asDouble() / plain.path("step_ms_median").asDouble() - 1))).orElse("");
+      t.row("... the same with gradient checkpointing (`--gradient-checkpointing`)",
+          String.format(Locale.ROOT, "%.2fx a forward that keeps its activations; %.2fx an inference forward%s", g,
+              r.path("peak_over_forward").asDouble(), cost), yes(g <= 1.3));
+    });
     tiny.ifPresent(r -> {
       double g = r.path("peak_over_forward_grad").asDouble();
       t.row("... the same at the TinyLlama-1.1B shape (bf16, seq 256, batch 1)",
@@ -176,7 +188,7 @@ public final class PerformanceReport {
         continue;
       }
       JsonNode s = r.path("shape");
-      tr.row(r.path("method").asText(), shape(s), dtype(r),
+      tr.row(r.path("method").asText() + (checkpointed(r) ? " (checkpointing)" : ""), shape(s), dtype(r),
           r.path("batch").asInt() + " x " + r.path("seq").asInt(), r.path("steps").asInt(),
           String.format(Locale.ROOT, "%.0f / %.0f / %.0f", r.path("step_ms_median").asDouble(), r.path("step_ms_min").asDouble(),
               r.path("step_ms_max").asDouble()),
@@ -191,7 +203,7 @@ public final class PerformanceReport {
     md.append("GFLOP/step counts the matmuls actually done (dev.peft4j.bench.FlopCount): forward 2·N·in·out per projection"
         + " plus 4·B·H·T²·D per attention core and LoRA's 2·N·r·(in+out); backward one activation-gradient matmul per frozen"
         + " projection whose input needs a gradient (no weight gradients), 2x the attention core, and LoRA's weight and activation"
-        + " gradients. The matmul peak is the best square 2048³ matmul of the run's dtype measured in the same process on the"
+        + " gradients; with gradient checkpointing, the layers' forward once more. The matmul peak is the best square 2048³ matmul of the run's dtype measured in the same process on the"
         + " same threads. Memory ratios: (weights + the RSS peak above the RSS with the weights loaded) of training over that of a forward pass.\n\n");
     tiny.ifPresent(r -> md.append("Scale check (TinyLlama-1.1B shape, random bf16 weights): ").append(String.format(Locale.ROOT,
         "%,d parameters, RSS with weights %.1f GiB, training peak %.1f GiB, step %.1f s (%.0f tokens/s), greedy generation of %d tokens"
@@ -271,6 +283,10 @@ public final class PerformanceReport {
   private static String dtype(JsonNode r) {
     String p = r.path("f32_matmul_precision").asText("highest");
     return r.path("dtype").asText() + ("f32".equals(r.path("dtype").asText()) && !"highest".equals(p) ? " (matmul " + p + ")" : "");
+  }
+
+  private static boolean checkpointed(JsonNode r) {
+    return r.path("gradient_checkpointing").asBoolean(false);
   }
 
   private static boolean isTrain(JsonNode r) {

@@ -56,9 +56,10 @@ public final class TrainBench {
    * @param generate tokens to generate greedily after training (0: none)
    * @param seed weights, data and trainer seed
    * @param matmulSize side of the square matmul that measures the peak ({@link MatmulPeak#DEFAULT_SIZE})
+   * @param gradientCheckpointing whether the trainer recomputes layers in the backward pass
    */
   public record Options(ModelShape shape, int seq, int batch, DType dtype, int steps, int warmup,
-      int generate, long seed, int matmulSize) {
+      int generate, long seed, int matmulSize, boolean gradientCheckpointing) {
     public Options {
       if (matmulSize < 1) {
         throw new IllegalArgumentException("--peak-size must be positive: " + matmulSize);
@@ -71,7 +72,7 @@ public final class TrainBench {
     }
 
     public static Options defaults() {
-      return new Options(ModelShape.DEFAULT, 256, 4, DType.F32, 40, 3, 0, 42, MatmulPeak.DEFAULT_SIZE);
+      return new Options(ModelShape.DEFAULT, 256, 4, DType.F32, 40, 3, 0, 42, MatmulPeak.DEFAULT_SIZE, false);
     }
   }
 
@@ -161,6 +162,7 @@ public final class TrainBench {
         .maxSteps(total)
         .seed(o.seed())
         .logEvery(Integer.MAX_VALUE)
+        .gradientCheckpointing(o.gradientCheckpointing())
         .listener(listener)
         .build();
     Memory.resetPeak();
@@ -203,15 +205,20 @@ public final class TrainBench {
     Set<String> other = new HashSet<>(peft.trainableParameters().keySet());
     other.removeAll(loraParams);
     FlopCount.Step flops = FlopCount.step(o.shape(), o.batch(), o.seq(), ranks, other, true);
+    // gradient checkpointing runs the layers' forward twice: everything of the forward but the lm_head again
+    double recompute = o.gradientCheckpointing()
+        ? flops.forward() - 2.0 * o.batch() * o.seq() * o.shape().dim() * o.shape().vocab() : 0;
     Stats st = Stats.of(stepMs);
     double tokens = (double) o.batch() * o.seq();
-    double gflops = flops.total() / (st.median() * 1e6);
+    double gflops = (flops.total() + recompute) / (st.median() * 1e6);
     double utilisation = gflops / peakDtype;
     long trainable = peft.trainableParameters().values().stream().mapToLong(Parameter::numel).sum();
 
     Report r = new Report("train", "bench train: " + method + " on " + o.shape() + ", "
-        + o.batch() + "x" + o.seq() + " tokens, " + o.dtype().name().toLowerCase(Locale.ROOT));
+        + o.batch() + "x" + o.seq() + " tokens, " + o.dtype().name().toLowerCase(Locale.ROOT)
+        + (o.gradientCheckpointing() ? ", gradient checkpointing" : ""));
     r.put("method", method)
+        .put("gradient_checkpointing", o.gradientCheckpointing())
         .put("shape", o.shape().toJson())
         .put("seq", o.seq())
         .put("batch", o.batch())
@@ -227,7 +234,8 @@ public final class TrainBench {
         .put("step_ms_max", st.max())
         .put("cpu_ms_per_step_median", Stats.of(cpuMs).median())
         .put("tokens_per_s", tokens / (st.median() / 1e3))
-        .put("gflop_per_step", flops.total() / 1e9)
+        .put("gflop_per_step", (flops.total() + recompute) / 1e9)
+        .put("gflop_recompute", recompute / 1e9)
         .put("gflop_forward", flops.forward() / 1e9)
         .put("gflop_backward", flops.backward() / 1e9)
         .put("gflop_attention", flops.attention() / 1e9)
@@ -272,8 +280,9 @@ public final class TrainBench {
     t.row("step time median / min / max", String.format(Locale.ROOT, "%.1f / %.1f / %.1f ms", st.median(), st.min(), st.max()));
     t.row("CPU time per step (all threads), median", String.format(Locale.ROOT, "%.1f ms", Stats.of(cpuMs).median()));
     t.row("tokens/s", tokens / (st.median() / 1e3));
-    t.row("GFLOP per step (fwd + bwd)", String.format(Locale.ROOT, "%.2f (%.2f + %.2f; attention %.2f, adapter %.3f)",
-        flops.total() / 1e9, flops.forward() / 1e9, flops.backward() / 1e9, flops.attention() / 1e9, flops.adapter() / 1e9));
+    t.row("GFLOP per step (fwd + bwd + recomputed fwd)", String.format(Locale.ROOT,
+        "%.2f (%.2f + %.2f + %.2f; attention %.2f, adapter %.3f)", (flops.total() + recompute) / 1e9, flops.forward() / 1e9,
+        flops.backward() / 1e9, recompute / 1e9, flops.attention() / 1e9, flops.adapter() / 1e9));
     t.row("achieved GFLOP/s", gflops);
     t.row("matmul peak GFLOP/s (" + o.dtype().name().toLowerCase(Locale.ROOT) + ", " + threads + " threads, "
         + Engine.blasThreads() + " BLAS)", peakDtype);

@@ -44,7 +44,7 @@ class BenchCasesTest {
 
   @Test
   void trainReportsTimesFlopsMemoryAndGrowth() throws Exception {
-    TrainBench.Options o = new TrainBench.Options(ModelShape.TINY, 16, 2, DType.F32, 21, 1, 3, 1, 128);
+    TrainBench.Options o = new TrainBench.Options(ModelShape.TINY, 16, 2, DType.F32, 21, 1, 3, 1, 128, false);
     JsonNode r = json(TrainBench.run(o, "lora", LoraConfig.builder().r(4).loraAlpha(8).build()));
     assertKeys(r, "case", "measured_at", "method", "shape", "seq", "batch", "dtype", "threads", "machine", "steps",
         "step_ms_median", "step_ms_min", "step_ms_max", "cpu_ms_per_step_median", "tokens_per_s", "gflop_per_step",
@@ -140,16 +140,20 @@ class BenchCasesTest {
 
   @Test
   void reportRendersTargetsFromRuns() throws Exception {
-    TrainBench.Options o = new TrainBench.Options(ModelShape.TINY, 8, 1, DType.F32, 2, 0, 0, 1, 64);
+    TrainBench.Options o = new TrainBench.Options(ModelShape.TINY, 8, 1, DType.F32, 2, 0, 0, 1, 64, false);
     Report train = TrainBench.run(o, "lora", LoraConfig.builder().r(2).build());
+    TrainBench.Options withCheckpointing = new TrainBench.Options(ModelShape.TINY, 8, 1, DType.F32, 2, 0, 0, 1, 64, true);
+    Report checkpointed = TrainBench.run(withCheckpointing, "lora", LoraConfig.builder().r(2).build());
+    assertThat(json(checkpointed).get("gradient_checkpointing").asBoolean()).isTrue();
     Report infer = InferBench.run(new InferBench.Options(ModelShape.TINY, DType.F32, 4, 4, 2, 1, 1, InferVariant.ALL));
     Path lines = dir.resolve("runs.jsonl");
-    Files.writeString(lines, train.toJson() + "\n" + infer.toJson() + "\n", StandardCharsets.UTF_8);
+    Files.writeString(lines, train.toJson() + "\n" + checkpointed.toJson() + "\n" + infer.toJson() + "\n",
+        StandardCharsets.UTF_8);
     Path md = dir.resolve("PERFORMANCE.md");
     PerformanceReport.write(List.of(lines), md, "peft4j bench train --json");
     String text = Files.readString(md);
     assertThat(text).contains("## Targets (issue 8)", "Unmerged LoRA", "Merged LoRA", "Mixed batch of 4 LoRAs", "## Training", "## Inference",
-        "peft4j bench train --json");
+        "peft4j bench train --json", "| lora (checkpointing) |");
   }
 
   @Test

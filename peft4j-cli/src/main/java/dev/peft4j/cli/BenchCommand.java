@@ -88,11 +88,13 @@ final class BenchCommand {
         description = "Then generate this many tokens greedily with the Generator (default ${DEFAULT-VALUE}).") int generate;
     @Option(names = "--peak-size", defaultValue = "2048",
         description = "Side of the square matmul that measures the peak (default ${DEFAULT-VALUE}).") int peakSize;
+    @Option(names = "--gradient-checkpointing",
+        description = "Train with gradient checkpointing (layers recomputed in the backward pass).") boolean gradientCheckpointing;
 
     @Override
     public Integer call() throws Exception {
       TrainBench.Options o = new TrainBench.Options(shape.shape(ModelShape.DEFAULT), seq, batch,
-          common.computeDType(), steps, warmup, generate, common.seed, peakSize);
+          common.computeDType(), steps, warmup, generate, common.seed, peakSize, gradientCheckpointing);
       PeftConfig config = method.build(TaskType.CAUSAL_LM, null, "random-" + o.shape().dim(), null, o.shape().layers());
       Report r = TrainBench.run(o, method.method, config);
       r.print(System.out, common.json);

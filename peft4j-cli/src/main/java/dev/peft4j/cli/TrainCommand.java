@@ -76,6 +76,9 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max-length", defaultValue = "256", description = "Tokens per example (longer ones are truncated).") int maxLength;
   @Option(names = "--pooling", defaultValue = "mean", description = "Classification pooling: mean, cls or pooler.") String pooling;
   @Option(names = "--seed", defaultValue = "42") long seed;
+  @Option(names = "--gradient-checkpointing",
+      description = "Recompute each layer in the backward pass instead of keeping its activations (less memory, slower steps).")
+  boolean gradientCheckpointing;
   @Option(names = "--skip-malformed", description = "Skip and count malformed data lines instead of failing.") boolean skipMalformed;
   @Option(names = "--resume", description = "Continue from the newest checkpoint in --output.") boolean resume;
   @Option(names = "--no-progress", description = "Print log lines instead of a progress bar.") boolean noProgress;
@@ -101,6 +104,9 @@ final class TrainCommand implements Callable<Integer> {
           dev.peft4j.peft.HookSites.of(model).layers().size()));
       out.println(full ? String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: 100.0000"
           + " (full fine-tuning)", model.parameterCount(), model.parameterCount()) : peft.trainableParametersSummary());
+      if (gradientCheckpointing) {
+        out.println("gradient checkpointing: on (each layer is recomputed in the backward pass)");
+      }
 
       ExampleTokenizer.Builder encoderBuilder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength);
       ExampleTokenizer encoder = (labels == null ? encoderBuilder : encoderBuilder.labels(labels)).build();
@@ -180,6 +186,7 @@ final class TrainCommand implements Callable<Integer> {
         .seed(seed)
         .outputDir(output)
         .checkpointEvery(saveEvery > 0 ? saveEvery : stepsPerEpoch)
+        .gradientCheckpointing(gradientCheckpointing)
         .listener(progress);
     if (evalBatches != null) {
       b.evalData(evalBatches).evalEvery(evalEvery > 0 ? evalEvery : stepsPerEpoch);

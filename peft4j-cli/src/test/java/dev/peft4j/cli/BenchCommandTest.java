@@ -22,8 +22,9 @@ class BenchCommandTest {
   @Test
   void trainPrintsOneJsonObject() throws Exception {
     JsonNode r = runJson("bench", "train", "--preset", "tiny", "--seq", "8", "--batch", "1", "--steps", "2",
-        "--warmup", "0", "--peak-size", "64", "--r", "4", "--json");
+        "--warmup", "0", "--peak-size", "64", "--r", "4", "--gradient-checkpointing", "--json");
     assertThat(r.get("case").asText()).isEqualTo("train");
+    assertThat(r.get("gradient_checkpointing").asBoolean()).isTrue();
     assertThat(r.get("method").asText()).isEqualTo("lora");
     assertThat(r.has("step_ms_median") && r.has("achieved_gflop_per_s") && r.has("peak_rss_mib")).isTrue();
   }

@@ -93,11 +93,12 @@ class TrainCommandTest {
 
   @Test
   void configFileSuppliesOptionsAndTheCommandLineWins() throws Exception {
-    Path config = Files.writeString(dir.resolve("run.yaml"), "r: 2\nmax-steps: 3\ntarget: [q_proj, v_proj]\nno-progress: true\n");
+    Path config = Files.writeString(dir.resolve("run.yaml"),
+        "r: 2\nmax-steps: 3\ntarget: [q_proj, v_proj]\nno-progress: true\ngradient-checkpointing: true\n");
     Path out = dir.resolve("cfg");
     assertThat(cli.run("train", "--config", config.toString(), "--model", model.toString(), "--data", data.toString(),
         "--r", "3", "--output", out.toString())).as(cli.err()).isZero();
-    assertThat(cli.out()).contains("trained 3 steps");
+    assertThat(cli.out()).contains("trained 3 steps").contains("gradient checkpointing: on");
     String adapterConfig = Files.readString(out.resolve("adapter_config.json"));
     assertThat(adapterConfig).contains("\"r\": 3,").contains("\"q_proj\"").contains("\"v_proj\"");
   }

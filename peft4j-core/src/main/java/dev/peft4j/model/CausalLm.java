@@ -17,6 +17,17 @@ public interface CausalLm {
    */
   Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache);
 
+  /**
+   * {@link #forward} without a cache, cut into {@link Stages} whose head returns the logits
+   * [B, T, vocab]: what gradient checkpointing runs.
+   *
+   * @throws UnsupportedOperationException if the model cannot be run in stages (the default)
+   */
+  default Stages<Tensor> stages(Tensor inputIds, Tensor attentionMask) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be run in stages"
+        + " (gradient checkpointing)");
+  }
+
   /** An empty cache for this model. */
   KvCache newCache();
 

@@ -12,6 +12,16 @@ public interface Encoder {
    */
   EncoderOutput encode(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask);
 
+  /**
+   * {@link #encode} cut into {@link Stages}: what gradient checkpointing runs.
+   *
+   * @throws UnsupportedOperationException if the encoder cannot be run in stages (the default)
+   */
+  default Stages<EncoderOutput> stages(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be run in stages"
+        + " (gradient checkpointing)");
+  }
+
   /** Width of the hidden states. */
   int hiddenSize();
 

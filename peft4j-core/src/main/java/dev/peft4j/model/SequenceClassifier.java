@@ -71,7 +71,20 @@ public final class SequenceClassifier extends PretrainedModel {
 
   /** Class logits [B, labels]. */
   public Tensor classify(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
-    Encoder.EncoderOutput out = encoder.encode(inputIds, tokenTypeIds, attentionMask);
+    return logits(encoder.encode(inputIds, tokenTypeIds, attentionMask), inputIds, attentionMask);
+  }
+
+  /**
+   * {@link #classify} cut into {@link Stages} (gradient checkpointing).
+   *
+   * @throws UnsupportedOperationException if the encoder cannot be run in stages
+   */
+  public Stages<Tensor> classifyStages(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+    return encoder.stages(inputIds, tokenTypeIds, attentionMask)
+        .andThen(out -> logits(out, inputIds, attentionMask));
+  }
+
+  private Tensor logits(Encoder.EncoderOutput out, Tensor inputIds, Tensor attentionMask) {
     return classifier.forward(pool(out, inputIds, attentionMask));
   }
 

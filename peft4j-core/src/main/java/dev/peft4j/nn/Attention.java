@@ -15,6 +15,7 @@ public final class Attention {
   private final int kvHeads;
   private final int headDim;
   private final int layer;
+  private final boolean causal;
   private final KvSite site;
 
   /**
@@ -22,9 +23,13 @@ public final class Attention {
    * @param kvHeads key/value heads; {@code heads} must be a multiple (grouped-query attention)
    * @param layer this layer's index in the {@link KvCache}
    * @param hiddenSize width of the hidden states the layer projects
+   * @param causal whether queries see only keys at or before their own position (a decoder); a
+   *     causal attention given no mask attends causally over as many keys as queries (see
+   *     {@link #forward})
    * @param projection the layer's key/value projection, offered to K/V deltas
    */
-  public Attention(int heads, int kvHeads, int headDim, int layer, long hiddenSize, KvSite.Projection projection) {
+  public Attention(int heads, int kvHeads, int headDim, int layer, long hiddenSize, boolean causal,
+      KvSite.Projection projection) {
     if (heads % kvHeads != 0) {
       throw new IllegalArgumentException(
           "num_attention_heads (" + heads + ") must be a multiple of num_key_value_heads (" + kvHeads + ")");
@@ -33,6 +38,7 @@ public final class Attention {
     this.kvHeads = kvHeads;
     this.headDim = headDim;
     this.layer = layer;
+    this.causal = causal;
     this.site = new KvSite(layer, heads, kvHeads, headDim, hiddenSize, projection);
   }
 
@@ -45,29 +51,30 @@ public final class Attention {
    * @param q [B, T, heads*D]
    * @param k [B, T, kvHeads*D]
    * @param v [B, T, kvHeads*D]
-   * @param rope rotary embedding to apply to q and k, or null
-   * @param positions [B, T] position ids for {@code rope}
+   * @param rotation rotary embedding of the positions, applied to q and k; or null
    * @param cache cache to read and extend, or null
    * @param mask boolean mask from {@link AttentionMask#of} (or {@link VirtualInputs#attentionMask})
-   *     covering prefix, cached and new keys; or null
+   *     covering prefix, cached and new keys; or null: every key for a bidirectional attention,
+   *     and for a causal one the lower triangle of a square pass (libtorch's {@code is_causal},
+   *     which lets the fused kernel skip the blocks above the diagonal)
    * @return [B, T, heads*D]
+   * @throws IllegalStateException if a causal attention without a mask has more keys than queries
    */
-  public Tensor forward(Tensor q, Tensor k, Tensor v, RotaryEmbedding rope, Tensor positions,
-      KvCache cache, Tensor mask) {
-    return forward(q, k, v, rope, positions, cache, mask, 1.0 / Math.sqrt(headDim));
+  public Tensor forward(Tensor q, Tensor k, Tensor v, RotaryEmbedding.Rotation rotation, KvCache cache, Tensor mask) {
+    return forward(q, k, v, rotation, cache, mask, 1.0 / Math.sqrt(headDim));
   }
 
   /** As above with an explicit softmax scale instead of {@code 1/sqrt(D)}. */
-  public Tensor forward(Tensor q, Tensor k, Tensor v, RotaryEmbedding rope, Tensor positions,
-      KvCache cache, Tensor mask, double scale) {
+  public Tensor forward(Tensor q, Tensor k, Tensor v, RotaryEmbedding.Rotation rotation, KvCache cache, Tensor mask,
+      double scale) {
     long b = q.size(0);
     long t = q.size(1);
     Tensor qh = q.view(b, t, heads, headDim).transpose(1, 2);   // [B, H, T, D]
     Tensor kh = k.view(b, t, kvHeads, headDim).transpose(1, 2); // [B, Hkv, T, D]
     Tensor vh = v.view(b, t, kvHeads, headDim).transpose(1, 2);
-    if (rope != null) {
-      qh = rope.apply(qh, positions);
-      kh = rope.apply(kh, positions);
+    if (rotation != null) {
+      qh = rotation.apply(qh);
+      kh = rotation.apply(kh);
     }
     if (cache == null || cache.isEmpty(layer)) {
       Tensor[] prefix = site.prefix(b, kh.dtype()); // [B, Hkv, P, D] each, or null
@@ -81,7 +88,12 @@ public final class Attention {
       kh = kv[0];
       vh = kv[1];
     }
-    Tensor out = Functional.scaledDotProductAttention(qh, kh, vh, mask, scale); // [B, H, T, D]
+    boolean square = causal && mask == null;
+    if (square && kh.size(2) != t) {
+      throw new IllegalStateException("a causal attention without a mask needs as many keys as queries, got "
+          + kh.size(2) + " keys for " + t + " queries");
+    }
+    Tensor out = Functional.scaledDotProductAttention(qh, kh, vh, mask, square, scale); // [B, H, T, D]
     out = site.addSeparate(out, qh, scale);
     return out.transpose(1, 2).reshape(b, t, (long) heads * headDim);
   }

@@ -6,7 +6,8 @@ import dev.peft4j.tensor.Tensor;
 /**
  * Rotary position embeddings (Su et al. 2021) in Hugging Face's "rotate half" layout:
  * {@code x' = x cos(p θ) + rotate_half(x) sin(p θ)} with {@code rotate_half([a, b]) = [-b, a]}.
- * The cos/sin tables for every position up to the context length are built once.
+ * The cos/sin tables for every position up to the context length are built once; the rows of a
+ * forward pass's positions are gathered once per pass ({@link #at}).
  */
 public final class RotaryEmbedding {
   private final long maxPositions;
@@ -40,11 +41,12 @@ public final class RotaryEmbedding {
   }
 
   /**
-   * Rotates {@code x} [B, H, T, D] by the positions {@code positionIds} [B, T] (int64).
+   * The rotation of the positions {@code positionIds} [B, T] (int64) in {@code dtype}: cos and sin
+   * gathered once per forward pass and applied to every layer's queries and keys.
    *
    * @throws IllegalArgumentException if a position is beyond the context length
    */
-  public Tensor apply(Tensor x, Tensor positionIds) {
+  public Rotation at(Tensor positionIds, DType dtype) {
     long maxPos = (long) positionIds.max().item();
     if (maxPos >= maxPositions) {
       throw new IllegalArgumentException("position " + maxPos
@@ -53,10 +55,21 @@ public final class RotaryEmbedding {
     long b = positionIds.size(0);
     long t = positionIds.size(1);
     Tensor flat = positionIds.reshape(-1);
-    DType dtype = x.dtype();
-    Tensor c = cos.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype);
-    Tensor s = sin.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype);
-    return x.mul(c).add(rotateHalf(x).mul(s));
+    return new Rotation(cos.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype),
+        sin.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype));
+  }
+
+  /**
+   * cos(p θ) and sin(p θ) of the positions of one forward pass.
+   *
+   * @param cos [B, 1, T, D]
+   * @param sin [B, 1, T, D]
+   */
+  public record Rotation(Tensor cos, Tensor sin) {
+    /** Rotates {@code x} [B, H, T, D]: {@code x cos + rotate_half(x) sin}. */
+    public Tensor apply(Tensor x) {
+      return x.mul(cos).add(rotateHalf(x).mul(sin));
+    }
   }
 
   private static Tensor rotateHalf(Tensor x) {

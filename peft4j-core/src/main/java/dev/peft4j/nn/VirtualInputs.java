@@ -147,8 +147,15 @@ public final class VirtualInputs {
     return AttentionMask.positions(keyMask, keys - queries, batch, queries);
   }
 
-  /** The boolean attention mask [B or 1, 1, Tq, Tk] (see {@link AttentionMask#of}), or null. */
+  /**
+   * The boolean attention mask [B or 1, 1, Tq, Tk] (see {@link AttentionMask#of}), or null when
+   * nothing needs one: no key is masked, and the pass is square (no cache, prefix or virtual
+   * positions before its queries), where a causal {@link Attention} attends causally without one.
+   */
   public Tensor attentionMask(boolean causal) {
+    if (keyMask == null && queries == keys) {
+      return null;
+    }
     return AttentionMask.of(keyMask, queries, keys, causal);
   }
 

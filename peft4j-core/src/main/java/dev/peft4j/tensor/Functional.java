@@ -75,6 +75,15 @@ public final class Functional {
    * @param scale the softmax scale, usually {@code 1/sqrt(D)}
    */
   public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, double scale) {
+    return scaledDotProductAttention(q, k, v, mask, false, scale);
+  }
+
+  /**
+   * As above; with {@code causal} (and no mask), query i attends to keys 0..i only (libtorch's
+   * {@code is_causal}: the upper triangle of a square Tq = Tk pass is skipped, not masked).
+   */
+  public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor mask, boolean causal,
+      double scale) {
     boolean gqa = q.size(1) != k.size(1);
     DType dtype = q.dtype();
     if ((dtype == DType.BF16 || dtype == DType.F16) && q.handle().is_cpu() && GradMode.is_enabled()
@@ -84,11 +93,11 @@ public final class Functional {
       // follows, attend in f32 and round the output once. The forward alone stays in bf16.
       org.bytedeco.pytorch.Tensor out = torch.scaled_dot_product_attention(
           q.handle().to(ScalarType.Float), k.handle().to(ScalarType.Float), v.handle().to(ScalarType.Float),
-          optional(mask), 0.0, false, new DoubleOptional(scale), gqa);
+          optional(mask), 0.0, causal, new DoubleOptional(scale), gqa);
       return new Tensor(out.to(ScalarTypes.of(dtype)));
     }
     return new Tensor(torch.scaled_dot_product_attention(
-        q.handle(), k.handle(), v.handle(), optional(mask), 0.0, false, new DoubleOptional(scale), gqa));
+        q.handle(), k.handle(), v.handle(), optional(mask), 0.0, causal, new DoubleOptional(scale), gqa));
   }
 
   /**

@@ -6,8 +6,10 @@ import java.util.Arrays;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
@@ -412,6 +414,14 @@ public final class Tensor implements AutoCloseable {
   /** Back-propagates from this scalar. */
   public void backward() {
     handle.backward();
+  }
+
+  /**
+   * Back-propagates {@code gradient}, the gradient of some scalar with respect to this tensor
+   * (same shape): the vector-Jacobian product, accumulated into the leaves' gradients.
+   */
+  public void backward(Tensor gradient) {
+    handle.backward(gradient.handle, new BoolOptional(), false, new TensorArrayRefOptional());
   }
 
   // ---------------------------------------------------------------- in place (optimizer updates, init)

@@ -3,6 +3,7 @@ package dev.peft4j.train;
 import dev.peft4j.data.Batch;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.Functional;
@@ -62,6 +63,13 @@ public final class CausalLmObjective implements TrainingObjective<Batch> {
     return shiftedLoss(batch);
   }
 
+  /** The loss as {@link Stages} of the model (gradient checkpointing); needs a model that can be staged. */
+  @Override
+  public Stages<Tensor> lossStages(Batch batch) {
+    trainingMode.accept(true);
+    return model.stages(batch.inputIds(), batch.attentionMask()).andThen(logits -> shiftedLoss(logits, batch.labels()));
+  }
+
   @Override
   public EvalStats evaluate(Batch batch) {
     trainingMode.accept(false);
@@ -75,12 +83,23 @@ public final class CausalLmObjective implements TrainingObjective<Batch> {
     return batch.realTokens();
   }
 
-  /** Mean cross-entropy of logits[:, :-1] against labels[:, 1:]. */
   private Tensor shiftedLoss(Batch batch) {
-    Tensor logits = model.forward(batch.inputIds(), batch.attentionMask(), null); // [B, T, V]
-    long t = logits.size(1);
-    Tensor predictions = logits.narrow(1, 0, t - 1).reshape(-1, logits.size(2));
-    Tensor targets = batch.labels().narrow(1, 1, t - 1).reshape(-1);
-    return Functional.crossEntropy(predictions, targets);
+    return shiftedLoss(model.forward(batch.inputIds(), batch.attentionMask(), null), batch.labels());
+  }
+
+  /**
+   * Mean cross-entropy of logits[:, t] against labels[:, t + 1] over the scored positions. The
+   * labels are shifted, not the logits: labels[:, 1:] padded with one ignored position at the end
+   * scores every logit row but the last, in place ({@code [B·T, V]} is a view of the logits, where
+   * slicing them would copy {@code [B·(T-1), V]}).
+   *
+   * @param logits [B, T, V]
+   * @param labels int64 [B, T]
+   */
+  static Tensor shiftedLoss(Tensor logits, Tensor labels) {
+    long b = labels.size(0);
+    long t = labels.size(1);
+    Tensor targets = Tensor.cat(1, labels.narrow(1, 1, t - 1), Tensor.full(labels.dtype(), IGNORE, b, 1)); // [B, T]
+    return Functional.crossEntropy(logits.reshape(b * t, logits.size(2)), targets.reshape(b * t));
   }
 }

@@ -2,6 +2,7 @@ package dev.peft4j.train;
 
 import dev.peft4j.data.Batch;
 import dev.peft4j.model.SequenceClassifier;
+import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.Functional;
@@ -57,6 +58,14 @@ public final class ClassificationObjective implements TrainingObjective<Batch> {
   public Tensor loss(Batch batch) {
     trainingMode.accept(true);
     return Functional.crossEntropy(logits(batch), batch.labels());
+  }
+
+  /** The loss as {@link Stages} of the encoder (gradient checkpointing). */
+  @Override
+  public Stages<Tensor> lossStages(Batch batch) {
+    trainingMode.accept(true);
+    return model.classifyStages(batch.inputIds(), null, batch.attentionMask())
+        .andThen(logits -> Functional.crossEntropy(logits, batch.labels()));
   }
 
   @Override

@@ -26,7 +26,7 @@ import java.util.TreeSet;
  *
  * <p>One optimizer step: for each of {@code gradientAccumulation} consecutive micro-batches
  * (continuing across epoch boundaries), {@code (loss / accumulation).backward()} inside its own
- * {@link Scope}; then global-norm clipping (if set), {@code AdamW.step(lr)} with
+ * {@link Scope} (with {@link Builder#gradientCheckpointing}, layer by layer); then global-norm clipping (if set), {@code AdamW.step(lr)} with
  * {@code lr = schedule.lr(baseLr, stepsDone)}, and the gradients are dropped. After the step:
  * listeners' {@code onStep} (every step) and {@code onLog} (every {@code logEvery}), evaluation
  * (every {@code evalEvery}) with early stopping, and a checkpoint (every {@code checkpointEvery}).
@@ -64,6 +64,7 @@ public final class Trainer<B> {
   private final Path outputDir;
   private final int checkpointEvery;
   private final int keepLast;
+  private final boolean checkpointing;
   private final List<TrainingListener> listeners;
 
   private Trainer(Builder<B> b) {
@@ -82,6 +83,7 @@ public final class Trainer<B> {
     outputDir = b.outputDir;
     checkpointEvery = b.checkpointEvery;
     keepLast = b.keepLast;
+    checkpointing = b.checkpointing;
     listeners = List.copyOf(b.listeners);
   }
 
@@ -217,14 +219,12 @@ public final class Trainer<B> {
         int index = (int) (run.microBatch % run.batchesPerEpoch);
         try (Scope scope = Scope.open()) {
           B batch = trainData.batch(epoch, index);
-          Tensor loss = objective.loss(batch);
-          double value = loss.item();
+          double value = objective.backward(batch, accumulation, checkpointing);
           if (!Double.isFinite(value)) {
             run.adamW.zeroGrad();
             throw new TrainingDivergedException(run.step + 1,
                 "loss is " + value + " on batch " + index + " of epoch " + epoch, run.lastCheckpoint);
           }
-          (accumulation == 1 ? loss : loss.div(accumulation)).backward();
           lossSum += value;
           tokens += objective.tokens(batch);
         }
@@ -390,6 +390,7 @@ public final class Trainer<B> {
     private Path outputDir;
     private int checkpointEvery;
     private int keepLast = 2;
+    private boolean checkpointing;
     private final List<TrainingListener> listeners = new ArrayList<>();
 
     private Builder(TrainingObjective<B> objective, BatchSource<B> trainData) {
@@ -525,6 +526,19 @@ public final class Trainer<B> {
       once("keepLastCheckpoints");
       positive("keepLastCheckpoints", count);
       this.keepLast = count;
+      return this;
+    }
+
+    /**
+     * Gradient checkpointing (default off): each micro-batch keeps only the layers' inputs and
+     * recomputes each layer in the backward pass (see {@link TrainingObjective#backward}), so the
+     * activations inside the layers are held for one layer at a time. Loss and gradients are those
+     * of an ordinary step, up to rounding; a step costs about one more forward pass of the layers.
+     * The objective must support {@link TrainingObjective#lossStages}.
+     */
+    public Builder<B> gradientCheckpointing(boolean enabled) {
+      once("gradientCheckpointing");
+      this.checkpointing = enabled;
       return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.peft4j.train;
 
+import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.tensor.Tensor;
 import java.util.Map;
@@ -25,6 +26,41 @@ public interface TrainingObjective<B> {
    * trainer calls {@code backward} on it). Called inside the step's {@code Scope}.
    */
   Tensor loss(B batch);
+
+  /**
+   * The training loss of {@code batch} cut into {@link Stages} (embedding, each layer, then head
+   * and loss; the head returns what {@link #loss} returns), for gradient checkpointing.
+   *
+   * @throws UnsupportedOperationException if the objective's model cannot be run in stages (the
+   *     default)
+   */
+  default Stages<Tensor> lossStages(B batch) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not support gradient checkpointing");
+  }
+
+  /**
+   * Back-propagates {@code loss(batch) / divisor} into the trainable parameters' gradients and
+   * returns the loss (not divided); nothing is back-propagated when it is not finite. With
+   * {@code checkpointing}, through {@link #lossStages} segment by segment (see
+   * {@link Trainer.Builder#gradientCheckpointing}): the same loss and gradients, the layers'
+   * activations recomputed instead of kept. Called inside
+   * the step's {@code Scope}. An objective that must hold some state around the whole forward
+   * and backward pass overrides this.
+   *
+   * @throws UnsupportedOperationException if {@code checkpointing} and {@link #lossStages} is not
+   *     supported
+   */
+  default double backward(B batch, int divisor, boolean checkpointing) {
+    if (checkpointing) {
+      return GradientCheckpointing.backward(lossStages(batch), divisor);
+    }
+    Tensor loss = loss(batch);
+    double value = loss.item();
+    if (Double.isFinite(value)) {
+      (divisor == 1 ? loss : loss.div(divisor)).backward();
+    }
+    return value;
+  }
 
   /**
    * Evaluation statistics of {@code batch}: summed loss, the number of items it is summed

@@ -48,6 +48,23 @@ class CacheAndPaddingTest {
     }
   }
 
+  /** Without a mask a square causal pass uses libtorch's is_causal; an all-ones mask takes the explicit-mask path. */
+  @ParameterizedTest
+  @MethodSource("causal")
+  void unmaskedCausalPassEqualsTheExplicitlyMaskedOne(TinyCheckpoint checkpoint) throws Exception {
+    CausalLm model = AutoModel.loadCausalLm(checkpoint.writeTo(dir), LoadOptions.defaults());
+    long[][] rows = {{3, 14, 15, 9, 26, 5, 35}, {8, 9, 7, 9, 3, 2, 38}};
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      Tensor unmasked = model.forward(batch(rows), null, null);
+      Tensor masked = model.forward(batch(rows), Tensor.ones(dev.peft4j.tensor.DType.I64, 2, 7), null);
+      for (int r = 0; r < 2; r++) {
+        for (int t = 0; t < 7; t++) {
+          assertClose(at(unmasked, r, t), at(masked, r, t), RTOL, "row " + r + " position " + t);
+        }
+      }
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("causal")
   void leftAndRightPaddedBatchEqualsRowsAlone(TinyCheckpoint checkpoint) throws Exception {

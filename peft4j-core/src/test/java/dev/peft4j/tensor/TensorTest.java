@@ -128,4 +128,27 @@ class TensorTest {
     w.clearGrad();
     assertThat(w.grad()).isNull();
   }
+
+  @Test
+  void causalAttentionEqualsTheLowerTriangularMaskWithGradients() {
+    try (Scope scope = Scope.open()) {
+      Engine.manualSeed(5);
+      Tensor q = Tensor.randn(DType.F32, 2, 4, 9, 8).requiresGrad(true);
+      Tensor k = Tensor.randn(DType.F32, 2, 2, 9, 8).requiresGrad(true);
+      Tensor v = Tensor.randn(DType.F32, 2, 2, 9, 8);
+      Tensor tril = Tensor.ones(DType.BOOL, 9, 9).tril(0).view(1, 1, 9, 9);
+      Tensor weights = Tensor.randn(DType.F32, 2, 4, 9, 8);
+      Functional.scaledDotProductAttention(q, k, v, null, true, 0.3).mul(weights).sum().backward();
+      float[] causal = Functional.scaledDotProductAttention(q, k, v, null, true, 0.3).toFloatArray();
+      float[] causalGradQ = q.grad().toFloatArray();
+      float[] causalGradK = k.grad().toFloatArray();
+      q.clearGrad();
+      k.clearGrad();
+      Functional.scaledDotProductAttention(q, k, v, tril, 0.3).mul(weights).sum().backward();
+      float[] masked = Functional.scaledDotProductAttention(q, k, v, tril, 0.3).toFloatArray();
+      assertThat(causal).containsExactly(masked, org.assertj.core.data.Offset.offset(1e-5f));
+      assertThat(causalGradQ).containsExactly(q.grad().toFloatArray(), org.assertj.core.data.Offset.offset(1e-5f));
+      assertThat(causalGradK).containsExactly(k.grad().toFloatArray(), org.assertj.core.data.Offset.offset(1e-5f));
+    }
+  }
 }

@@ -2,6 +2,7 @@ package dev.peft4j.model.bert;
 
 import dev.peft4j.model.Encoder;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.tensor.Tensor;
 import java.util.Optional;
@@ -26,6 +27,11 @@ public final class BertForSequenceClassification extends PretrainedModel impleme
   @Override
   public EncoderOutput encode(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
     return bert.encode(inputIds, tokenTypeIds, attentionMask);
+  }
+
+  @Override
+  public Stages<EncoderOutput> stages(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+    return bert.stages(inputIds, tokenTypeIds, attentionMask);
   }
 
   @Override

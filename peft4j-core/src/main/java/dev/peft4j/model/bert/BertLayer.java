@@ -69,7 +69,7 @@ final class BertLayer extends Module implements SublayerSites {
       query = child("query", new Linear(c.hiddenSize(), c.hiddenSize(), true));
       key = child("key", new Linear(c.hiddenSize(), c.hiddenSize(), true));
       value = child("value", new Linear(c.hiddenSize(), c.hiddenSize(), true));
-      attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer, c.hiddenSize(),
+      attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer, c.hiddenSize(), false,
           h -> new Tensor[] {key.forwardWithoutDeltas(h), value.forwardWithoutDeltas(h)});
     }
 
@@ -79,7 +79,7 @@ final class BertLayer extends Module implements SublayerSites {
     }
 
     Tensor forward(Tensor x, Tensor mask) {
-      return attention.forward(query.forward(x), key.forward(x), value.forward(x), null, null, null, mask);
+      return attention.forward(query.forward(x), key.forward(x), value.forward(x), null, null, mask);
     }
   }
 

@@ -2,6 +2,7 @@ package dev.peft4j.model.bert;
 
 import dev.peft4j.model.Encoder;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.InputEmbeddingSite;
 import dev.peft4j.nn.KvSite;
@@ -51,6 +52,11 @@ public final class BertModel extends PretrainedModel implements Encoder, InputEm
 
   @Override
   public EncoderOutput encode(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
+    return stages(inputIds, tokenTypeIds, attentionMask).run();
+  }
+
+  @Override
+  public Stages<EncoderOutput> stages(Tensor inputIds, Tensor tokenTypeIds, Tensor attentionMask) {
     if (inputIds.dim() != 2 || inputIds.dtype() != DType.I64) {
       throw new IllegalArgumentException("input ids must be int64 [batch, length], got " + inputIds);
     }
@@ -63,18 +69,37 @@ public final class BertModel extends PretrainedModel implements Encoder, InputEm
       throw new IllegalArgumentException("attention mask must have the shape of the input ids "
           + Arrays.toString(inputIds.shape()) + ", got " + Arrays.toString(attentionMask.shape()));
     }
-    VirtualInputs in = VirtualInputs.prepare(inputSite, kvSites, inputIds, embeddings.wordEmbeddings.forward(inputIds),
-        attentionMask, null, config.maxPositions());
-    Tensor mask = in.attentionMask(false);
-    Tensor types = tokenTypeIds == null ? Tensor.zeros(DType.I64, inputIds.shape()) : tokenTypeIds;
-    // without virtual positions 0..T-1 (Hugging Face); with them, counted over the extended mask
-    Tensor positions = in.hasVirtual() ? in.positions() : Tensor.arange(length).view(1, length);
-    Tensor h = embeddings.forward(in.embeddings(), in.extendFront(types, 0), positions);
-    for (BertLayer layer : layers.asList()) {
-      h = layer.forward(h, mask);
-    }
-    h = in.strip(h); // the pooler reads the first real token ([CLS])
-    return new EncoderOutput(h, pooler == null ? null : pooler.forward(h));
+    return new Stages<>() {
+      private VirtualInputs in;
+      private Tensor mask;
+
+      @Override
+      public Tensor embed() {
+        in = VirtualInputs.prepare(inputSite, kvSites, inputIds, embeddings.wordEmbeddings.forward(inputIds),
+            attentionMask, null, config.maxPositions());
+        mask = in.attentionMask(false);
+        Tensor types = tokenTypeIds == null ? Tensor.zeros(DType.I64, inputIds.shape()) : tokenTypeIds;
+        // without virtual positions 0..T-1 (Hugging Face); with them, counted over the extended mask
+        Tensor positions = in.hasVirtual() ? in.positions() : Tensor.arange(length).view(1, length);
+        return embeddings.forward(in.embeddings(), in.extendFront(types, 0), positions);
+      }
+
+      @Override
+      public int layers() {
+        return layers.size();
+      }
+
+      @Override
+      public Tensor layer(int i, Tensor h) {
+        return layers.get(i).forward(h, mask);
+      }
+
+      @Override
+      public EncoderOutput head(Tensor h) {
+        Tensor tokens = in.strip(h); // the pooler reads the first real token ([CLS])
+        return new EncoderOutput(tokens, pooler == null ? null : pooler.forward(tokens));
+      }
+    };
   }
 
   @Override

@@ -56,7 +56,7 @@ final class Gpt2Block extends Module implements SublayerSites {
       hidden = c.hiddenSize();
       cAttn = child("c_attn", new Conv1D(hidden, 3 * hidden));
       cProj = child("c_proj", new Conv1D(hidden, hidden));
-      attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer, hidden, h -> {
+      attention = new Attention(c.numHeads(), c.numHeads(), c.headDim(), layer, hidden, true, h -> {
         Tensor qkv = cAttn.forwardWithoutDeltas(h);
         return new Tensor[] {qkv.narrow(-1, hidden, hidden), qkv.narrow(-1, 2 * hidden, hidden)};
       });
@@ -75,7 +75,7 @@ final class Gpt2Block extends Module implements SublayerSites {
       Tensor q = qkv.narrow(-1, 0, hidden);
       Tensor k = qkv.narrow(-1, hidden, hidden);
       Tensor v = qkv.narrow(-1, 2 * hidden, hidden);
-      return cProj.forward(attention.forward(q, k, v, null, null, cache, mask, scoreScale));
+      return cProj.forward(attention.forward(q, k, v, null, cache, mask, scoreScale));
     }
   }
 

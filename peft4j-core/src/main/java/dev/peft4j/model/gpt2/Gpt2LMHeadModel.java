@@ -3,6 +3,7 @@ package dev.peft4j.model.gpt2;
 import dev.peft4j.model.CausalInputs;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.InputEmbeddingSite;
 import dev.peft4j.nn.KvCache;
@@ -34,9 +35,18 @@ public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
 
   @Override
   public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
+    return pass(inputIds, attentionMask, cache).run();
+  }
+
+  @Override
+  public Stages<Tensor> stages(Tensor inputIds, Tensor attentionMask) {
+    return pass(inputIds, attentionMask, null);
+  }
+
+  private Stages<Tensor> pass(Tensor inputIds, Tensor attentionMask, KvCache cache) {
     CausalInputs.check(inputIds, attentionMask, VirtualInputs.realPast(cache), config.maxPositions(), config.vocabSize());
-    Tensor h = transformer.forward(inputIds, attentionMask, cache);
-    return Functional.linear(h, transformer.wte.weight().value(), null); // lm_head tied to wte
+    return transformer.pass(inputIds, attentionMask, cache)
+        .andThen(h -> Functional.linear(h, transformer.wte.weight().value(), null)); // lm_head tied to wte
   }
 
   @Override
@@ -101,16 +111,34 @@ public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
       return inputSite;
     }
 
-    /** @return the final hidden states of the caller's tokens, [B, T, hidden] */
-    Tensor forward(Tensor ids, Tensor attentionMask, KvCache cache) {
-      VirtualInputs in = VirtualInputs.prepare(inputSite, kvSites, ids, wte.forward(ids), attentionMask, cache,
-          maxPositions);
-      Tensor mask = in.attentionMask(true);
-      Tensor x = in.embeddings().add(wpe.forward(in.positions()));
-      for (Gpt2Block block : h.asList()) {
-        x = block.forward(x, cache, mask);
-      }
-      return lnF.forward(in.strip(x));
+    /** A pass whose head returns the final hidden states of the caller's tokens, [B, T, hidden]. */
+    Stages<Tensor> pass(Tensor ids, Tensor attentionMask, KvCache cache) {
+      return new Stages<>() {
+        private VirtualInputs in;
+        private Tensor mask;
+
+        @Override
+        public Tensor embed() {
+          in = VirtualInputs.prepare(inputSite, kvSites, ids, wte.forward(ids), attentionMask, cache, maxPositions);
+          mask = in.attentionMask(true);
+          return in.embeddings().add(wpe.forward(in.positions()));
+        }
+
+        @Override
+        public int layers() {
+          return h.size();
+        }
+
+        @Override
+        public Tensor layer(int i, Tensor x) {
+          return h.get(i).forward(x, cache, mask);
+        }
+
+        @Override
+        public Tensor head(Tensor x) {
+          return lnF.forward(in.strip(x));
+        }
+      };
     }
   }
 }

@@ -23,7 +23,7 @@ final class LlamaAttention extends Module implements KvSite.Owner {
     kProj = child("k_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     vProj = child("v_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     oProj = child("o_proj", new Linear(qDim, c.hiddenSize(), c.outputBias()));
-    attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), layer, c.hiddenSize(),
+    attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), layer, c.hiddenSize(), true,
         h -> new Tensor[] {kProj.forwardWithoutDeltas(h), vProj.forwardWithoutDeltas(h)});
   }
 
@@ -32,9 +32,8 @@ final class LlamaAttention extends Module implements KvSite.Owner {
     return attention.kvSite();
   }
 
-  Tensor forward(Tensor x, RotaryEmbedding rope, Tensor positions, KvCache cache, Tensor mask) {
-    Tensor attended = attention.forward(
-        qProj.forward(x), kProj.forward(x), vProj.forward(x), rope, positions, cache, mask);
+  Tensor forward(Tensor x, RotaryEmbedding.Rotation rotation, KvCache cache, Tensor mask) {
+    Tensor attended = attention.forward(qProj.forward(x), kProj.forward(x), vProj.forward(x), rotation, cache, mask);
     return oProj.forward(attended);
   }
 

@@ -30,9 +30,9 @@ final class LlamaDecoderLayer extends Module implements SublayerSites {
     ffnSite = SublayerSite.ffn(this, mlp.outputProjection());
   }
 
-  Tensor forward(Tensor x, RotaryEmbedding rope, Tensor positions, KvCache cache, Tensor mask) {
+  Tensor forward(Tensor x, RotaryEmbedding.Rotation rotation, KvCache cache, Tensor mask) {
     Tensor n1 = inputLayernorm.forward(x);
-    Tensor h = x.add(attentionSite.apply(n1, selfAttn.forward(n1, rope, positions, cache, mask)));
+    Tensor h = x.add(attentionSite.apply(n1, selfAttn.forward(n1, rotation, cache, mask)));
     Tensor n2 = postAttentionLayernorm.forward(h);
     return h.add(ffnSite.apply(n2, mlp.forward(n2)));
   }

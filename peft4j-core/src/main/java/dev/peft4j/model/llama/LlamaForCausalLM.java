@@ -3,6 +3,7 @@ package dev.peft4j.model.llama;
 import dev.peft4j.model.CausalInputs;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.InputEmbeddingSite;
 import dev.peft4j.nn.KvCache;
@@ -38,11 +39,19 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
 
   @Override
   public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
+    return pass(inputIds, attentionMask, cache).run();
+  }
+
+  @Override
+  public Stages<Tensor> stages(Tensor inputIds, Tensor attentionMask) {
+    return pass(inputIds, attentionMask, null);
+  }
+
+  private Stages<Tensor> pass(Tensor inputIds, Tensor attentionMask, KvCache cache) {
     CausalInputs.check(inputIds, attentionMask, VirtualInputs.realPast(cache), config.maxPositions(), config.vocabSize());
-    Tensor h = model.forward(inputIds, attentionMask, cache);
-    return lmHead == null
+    return model.pass(inputIds, attentionMask, cache).andThen(h -> lmHead == null
         ? Functional.linear(h, model.embedTokens.weight().value(), null)
-        : lmHead.forward(h);
+        : lmHead.forward(h));
   }
 
   @Override
@@ -110,17 +119,37 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
       return inputSite;
     }
 
-    /** @return the final hidden states of the caller's tokens, [B, T, hidden] */
-    Tensor forward(Tensor ids, Tensor attentionMask, KvCache cache) {
-      VirtualInputs in = VirtualInputs.prepare(inputSite, kvSites, ids, embedTokens.forward(ids), attentionMask,
-          cache, maxPositions);
-      Tensor positions = in.positions();
-      Tensor mask = in.attentionMask(true);
-      Tensor h = in.embeddings();
-      for (LlamaDecoderLayer layer : layers.asList()) {
-        h = layer.forward(h, rope, positions, cache, mask);
-      }
-      return norm.forward(in.strip(h));
+    /** A pass whose head returns the final hidden states of the caller's tokens, [B, T, hidden]. */
+    Stages<Tensor> pass(Tensor ids, Tensor attentionMask, KvCache cache) {
+      return new Stages<>() {
+        private VirtualInputs in;
+        private RotaryEmbedding.Rotation rotation;
+        private Tensor mask;
+
+        @Override
+        public Tensor embed() {
+          in = VirtualInputs.prepare(inputSite, kvSites, ids, embedTokens.forward(ids), attentionMask, cache,
+              maxPositions);
+          rotation = rope.at(in.positions(), in.embeddings().dtype());
+          mask = in.attentionMask(true);
+          return in.embeddings();
+        }
+
+        @Override
+        public int layers() {
+          return layers.size();
+        }
+
+        @Override
+        public Tensor layer(int i, Tensor h) {
+          return layers.get(i).forward(h, rotation, cache, mask);
+        }
+
+        @Override
+        public Tensor head(Tensor h) {
+          return norm.forward(in.strip(h));
+        }
+      };
     }
   }
 }

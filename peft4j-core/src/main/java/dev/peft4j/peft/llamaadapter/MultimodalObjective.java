@@ -34,6 +34,12 @@ public final class MultimodalObjective implements TrainingObjective<MultimodalBa
     return withFeatures(batch, b -> text.loss(b));
   }
 
+  /** The features stay set through the whole forward and backward pass (a checkpointed backward recomputes layers). */
+  @Override
+  public double backward(MultimodalBatch batch, int divisor, boolean checkpointing) {
+    return withFeatures(batch, b -> text.backward(b, divisor, checkpointing));
+  }
+
   @Override
   public EvalStats evaluate(MultimodalBatch batch) {
     return withFeatures(batch, b -> text.evaluate(b));
