@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every bench case docs/PERFORMANCE.md reports (about 10 minutes on 2 cores) into
+# Runs every bench case docs/PERFORMANCE.md reports (about 15 minutes on 2 cores) into
 # target/bench/runs.jsonl, then renders docs/PERFORMANCE.md and docs/perf-scale.png.
 # Build first: mvn -q -DskipTests package. Run it on a machine that is otherwise idle.
 set -euo pipefail
@@ -18,6 +18,7 @@ commands=(
   "PEFT4J_JAVA_OPTS='-Xms1g -Xmx1g -XX:+AlwaysPreTouch' bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
   "bin/peft4j bench infer --json"
   "bin/peft4j bench infer --dtype bf16 --json"
+  "bin/peft4j bench infer --batch 8 --variants lora-mixed4 --json"
   "bin/peft4j bench scale --plot docs/perf-scale.png --json"
   "bin/peft4j bench load --json"
   "bin/peft4j bench train --preset tinyllama-1.1b --dtype bf16 --seq 256 --batch 1 --steps 3 --warmup 1 --generate 8 --json"
