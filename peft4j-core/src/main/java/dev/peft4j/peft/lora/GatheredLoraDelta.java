@@ -66,11 +66,12 @@ final class GatheredLoraDelta extends Module implements OutputDelta {
       b[row] = ab[1];
     }
     long[] shape = x.shape();
-    Tensor input = Functional.dropout(x, any.dropout(), any.training()).reshape(batch, -1, shape[shape.length - 1]);
+    Tensor input = Functional.dropout(any.asAdapterDType(x), any.dropout(), any.training())
+        .reshape(batch, -1, shape[shape.length - 1]);
     Tensor down = input.matmul(Tensor.stack(0, a).transpose(1, 2)).mul(rowScale); // [B, T, r]
     Tensor up = down.matmul(Tensor.stack(0, b).transpose(1, 2));                   // [B, T, out]
     shape[shape.length - 1] = up.size(-1);
-    return up.reshape(shape);
+    return up.reshape(shape).to(x.dtype());
   }
 
   /** {A, B} of {@code d}, zero-padded to {@link #rank}. */

@@ -32,13 +32,24 @@ public final class LoraDelta extends Module implements OutputDelta {
     this.control = control;
     this.loraA = parameter("lora_A", rank, host.inFeatures());
     this.loraB = parameter("lora_B", host.outFeatures(), rank);
-    DType dtype = host.weight().value().dtype();
+    DType dtype = adapterDType(host.weight().value().dtype());
     try (Engine.GradGuard g = Engine.noGrad()) {
       loraA.set(initA(init, rank, host.inFeatures()).to(dtype));
       loraB.set(init == LoraConfig.LoraInit.RANDOM
           ? kaimingUniform(host.outFeatures(), rank).to(dtype)
           : Tensor.zeros(dtype, host.outFeatures(), rank));
     }
+  }
+
+  /**
+   * The dtype of the LoRA matrices: float32 on a bf16/f16 model, as PEFT's default
+   * {@code autocast_adapter_dtype=True} keeps them (stable training), else the model's. The input
+   * is cast to it and the update is added back in the model's dtype. On CPUs with AMX this is also
+   * the faster path: skinny bf16 matmuls between the bf16 base projections cost several times
+   * their f32 equivalents (docs/PERFORMANCE.md).
+   */
+  static DType adapterDType(DType model) {
+    return model == DType.BF16 || model == DType.F16 ? DType.F32 : model;
   }
 
   private static Tensor initA(LoraConfig.LoraInit init, int rank, long in) {
@@ -104,13 +115,13 @@ public final class LoraDelta extends Module implements OutputDelta {
    */
   @Override
   public Tensor apply(Tensor x) {
-    return control.forRows(x, rows -> unscaled(rows).mul(scaling));
+    return control.forRows(x, rows -> unscaled(rows).mul(scaling).to(x.dtype()));
   }
 
   /**
    * {@code y += (α/r) · B A dropout(x)}, the scale riding on the addition (PyTorch's {@code add_}
-   * with alpha): three ops per adapted projection, the fewest of the forms measured
-   * (docs/PERFORMANCE.md).
+   * with alpha, which also rounds a float32 update into a bf16 {@code y}): three ops per adapted
+   * projection, the fewest of the forms measured (docs/PERFORMANCE.md).
    */
   @Override
   public Tensor addTo(Tensor y, Tensor x) {
@@ -120,10 +131,16 @@ public final class LoraDelta extends Module implements OutputDelta {
     return y.add_(unscaled(x), scaling);
   }
 
-  /** {@code B A dropout(x)}, computed as {@code (x Aᵀ) Bᵀ}: [..., out]. */
+  /** {@code B A dropout(x)}, computed as {@code (x Aᵀ) Bᵀ} in the adapter's dtype: [..., out]. */
   private Tensor unscaled(Tensor x) {
-    Tensor down = Functional.linear(Functional.dropout(x, dropout, control.training()), loraA.value(), null);
-    return Functional.linear(down, loraB.value(), null);
+    Tensor in = Functional.dropout(asAdapterDType(x), dropout, control.training());
+    return Functional.linear(Functional.linear(in, loraA.value(), null), loraB.value(), null);
+  }
+
+  /** {@code x} in the dtype of the LoRA matrices ({@link #adapterDType}). */
+  Tensor asAdapterDType(Tensor x) {
+    DType dtype = loraA.value().dtype();
+    return x.dtype() == dtype ? x : x.to(dtype);
   }
 
   /** {@code (α/r) · B A} in the host weight's layout: [out, in], or [in, out] for Conv1D. */
