@@ -1,5 +1,6 @@
 package dev.peft4j.peft;
 
+import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -40,15 +41,6 @@ class LoraTest {
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       return model.encode(Tensor.ofLongs(IDS, 1, IDS.length), null, null).lastHiddenState().toFloatArray();
     }
-  }
-
-  private static double maxAbsDiff(float[] a, float[] b) {
-    assertThat(a).hasSameSizeAs(b);
-    double d = 0;
-    for (int i = 0; i < a.length; i++) {
-      d = Math.max(d, Math.abs(a[i] - b[i]));
-    }
-    return d;
   }
 
   private PretrainedModel load(TinyCheckpoint checkpoint, String sub) throws Exception {

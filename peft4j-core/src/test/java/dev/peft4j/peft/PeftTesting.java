@@ -7,7 +7,7 @@ import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
 
-/** Helpers shared by the PEFT tests: logits of equal-length rows, and their largest difference. */
+/** Helpers shared by the PEFT tests: logits of equal-length rows, their largest entry and difference. */
 public final class PeftTesting {
   private PeftTesting() {}
 
@@ -29,5 +29,13 @@ public final class PeftTesting {
       d = Math.max(d, Math.abs(a[i] - b[i]));
     }
     return d;
+  }
+
+  public static double maxAbs(float[] values) {
+    double m = 0;
+    for (float v : values) {
+      m = Math.max(m, Math.abs(v));
+    }
+    return m;
   }
 }

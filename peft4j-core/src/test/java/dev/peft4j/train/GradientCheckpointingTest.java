@@ -1,5 +1,7 @@
 package dev.peft4j.train;
 
+import static dev.peft4j.peft.PeftTesting.maxAbs;
+import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -232,22 +234,5 @@ class GradientCheckpointingTest {
     Map<String, float[]> values = new LinkedHashMap<>();
     peft.trainableParameters().forEach((name, p) -> values.put(name, p.value().toFloatArray()));
     return values;
-  }
-
-  private static double maxAbs(float[] a) {
-    double m = 0;
-    for (float x : a) {
-      m = Math.max(m, Math.abs(x));
-    }
-    return m;
-  }
-
-  private static double maxAbsDiff(float[] a, float[] b) {
-    assertThat(a).hasSameSizeAs(b);
-    double d = 0;
-    for (int i = 0; i < a.length; i++) {
-      d = Math.max(d, Math.abs(a[i] - b[i]));
-    }
-    return d;
   }
 }

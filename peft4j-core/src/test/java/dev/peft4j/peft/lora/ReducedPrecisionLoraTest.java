@@ -1,6 +1,7 @@
 package dev.peft4j.peft.lora;
 
 import static dev.peft4j.peft.PeftTesting.logits;
+import static dev.peft4j.peft.PeftTesting.maxAbs;
 import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -77,13 +78,5 @@ class ReducedPrecisionLoraTest {
       out[i] = a[i] - b[i];
     }
     return out;
-  }
-
-  private static double maxAbs(float[] values) {
-    double m = 0;
-    for (float v : values) {
-      m = Math.max(m, Math.abs(v));
-    }
-    return m;
   }
 }
