@@ -66,6 +66,7 @@ public final class Machine {
     m.put("memory_gib", Math.round(totalMemoryGib() * 10) / 10.0);
     m.put("java", System.getProperty("java.version"));
     m.put("omp_wait_policy", System.getenv("OMP_WAIT_POLICY"));
+    m.put("gomp_spincount", System.getenv("GOMP_SPINCOUNT"));
     m.put("load_average", loadAverage());
     return m;
   }

@@ -31,7 +31,7 @@ public final class Engine {
         // otherwise idle machine) and 10-15x slower as soon as other processes used the cores
         // (docs/PERFORMANCE.md). With one BLAS thread a large f32 matmul runs on one core;
         // everything else still uses libtorch's threads, and bf16 matmuls go to oneDNN on those.
-        // OMP_WAIT_POLICY=PASSIVE (set by bin/peft4j) keeps libtorch's idle threads from spinning.
+        // GOMP_SPINCOUNT=20000 (set by bin/peft4j) lets libtorch's idle threads spin only briefly.
         org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
       }
       String threads = System.getProperty("peft4j.threads");
