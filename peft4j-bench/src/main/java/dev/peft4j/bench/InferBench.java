@@ -161,9 +161,11 @@ public final class InferBench {
         .put("variants", rows);
     r.table(t);
     r.note("tokens/s and x base: best time of " + o.rounds() + " rounds; (median): median over the rounds of"
-        + " base time / variant time within a round; LoRA: r 8, alpha 16 on q_proj and v_proj; lora-mixed4: four such"
-        + " LoRAs, row i served by LoRA i mod 4 (read against lora: the same batch with one LoRA); prefix: 20 virtual"
-        + " tokens; llama-adapter: 10 adaption prompts in every layer; houlsby: reduction factor 16");
+        + " base time / variant time within a round; LoRA: r 8, alpha 16 on q_proj and v_proj, its matrices float32"
+        + " on a bf16 model (PEFT's autocast_adapter_dtype=True); lora-model-dtype: the same in the model's dtype"
+        + " (autocast_adapter_dtype=False); lora-mixed4: four such LoRAs, row i served by LoRA i mod 4 (read against"
+        + " lora: the same batch with one LoRA); prefix: 20 virtual tokens; llama-adapter: 10 adaption prompts in"
+        + " every layer; houlsby: reduction factor 16");
     return r;
   }
 

@@ -9,6 +9,7 @@ import dev.peft4j.peft.bottleneck.BottleneckConfig;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
+import dev.peft4j.tensor.DType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -46,6 +47,11 @@ public record InferVariant(String name, String reference, int minBatch, Setup se
           peft.unmerge();
           detach(peft);
         };
+      }),
+      new InferVariant("lora-model-dtype", null, 1, (model, batch) -> {
+        PeftModel peft = Peft.wrap(model, lora());
+        peft.castLoraMatrices(weightDType(model)); // PEFT's autocast_adapter_dtype=False
+        return () -> detach(peft);
       }),
       new InferVariant("lora-mixed4", "lora", 4, InferVariant::fourLorasByRow),
       method("prefix", PrefixTuningConfig.builder().numVirtualTokens(20).taskType(TaskType.CAUSAL_LM).build()),
@@ -86,6 +92,11 @@ public record InferVariant(String name, String reference, int minBatch, Setup se
       mixed.close();
       detach(peft);
     };
+  }
+
+  /** The dtype the model's weights are stored and computed in. */
+  private static DType weightDType(LlamaForCausalLM model) {
+    return model.namedParameters().values().iterator().next().value().dtype();
   }
 
   private static void detach(PeftModel peft) {

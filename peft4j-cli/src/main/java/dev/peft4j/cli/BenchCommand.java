@@ -108,7 +108,7 @@ final class BenchCommand {
     @Option(names = "--prompt", defaultValue = "128", description = "Prompt tokens per row (default ${DEFAULT-VALUE}).") int prompt;
     @Option(names = "--decode", defaultValue = "32", description = "Decoded tokens per row (default ${DEFAULT-VALUE}).") int decode;
     @Option(names = "--rounds", defaultValue = "10", description = "Counted rounds over all variants (default ${DEFAULT-VALUE}).") int rounds;
-    @Option(names = "--variants", defaultValue = "all", description = "Comma-separated variants (base is always included): all, lora, lora-merged, lora-mixed4 (--batch >= 4),"
+    @Option(names = "--variants", defaultValue = "all", description = "Comma-separated variants (base is always included): all, lora, lora-merged, lora-model-dtype, lora-mixed4 (--batch >= 4),"
         + " prefix, llama-adapter, houlsby.") String variants;
 
     @Override

@@ -8,6 +8,7 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.lora.LoraAdapter;
 import dev.peft4j.peft.lora.LoraCombination;
 import dev.peft4j.peft.lora.MixedLoraRows;
+import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -383,6 +384,21 @@ public final class PeftModel {
       });
       setActive(previous.toArray(new String[0]));
     }
+  }
+
+  /**
+   * Converts the matrices of every LoRA adapter to {@code dtype}. On a bf16/f16 model they are
+   * float32, as PEFT's default {@code autocast_adapter_dtype=True} keeps them; converting them to
+   * the model's dtype is PEFT's {@code autocast_adapter_dtype=False}: faster unmerged bf16
+   * inference (docs/PERFORMANCE.md), coarser updates when training. Call it before creating an
+   * optimizer, which holds the parameters' tensors.
+   */
+  public void castLoraMatrices(DType dtype) {
+    adapters.values().forEach(a -> {
+      if (a.adapter() instanceof LoraAdapter lora) {
+        lora.castMatrices(dtype);
+      }
+    });
   }
 
   /** Folds the active adapters into the base weights (no inference overhead); idempotent. */

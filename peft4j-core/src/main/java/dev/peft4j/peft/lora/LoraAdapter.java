@@ -10,6 +10,7 @@ import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
@@ -53,6 +54,11 @@ public final class LoraAdapter implements Adapter {
 
   public Map<String, LoraDelta> deltas() {
     return injection.deltas();
+  }
+
+  /** Converts every LoRA matrix of this adapter to {@code dtype} (see {@link dev.peft4j.peft.PeftModel#castLoraMatrices}). */
+  public void castMatrices(DType dtype) {
+    injection.deltas().values().forEach(d -> d.castTo(dtype));
   }
 
   @Override

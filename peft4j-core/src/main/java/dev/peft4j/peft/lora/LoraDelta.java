@@ -137,6 +137,14 @@ public final class LoraDelta extends Module implements OutputDelta {
     return Functional.linear(Functional.linear(in, loraA.value(), null), loraB.value(), null);
   }
 
+  /** Converts A and B to {@code dtype}; the forward follows their dtype. */
+  void castTo(DType dtype) {
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      loraA.set(loraA.value().to(dtype));
+      loraB.set(loraB.value().to(dtype));
+    }
+  }
+
   /** {@code x} in the dtype of the LoRA matrices ({@link #adapterDType}). */
   Tensor asAdapterDType(Tensor x) {
     DType dtype = loraA.value().dtype();

@@ -66,6 +66,12 @@ class ReducedPrecisionLoraTest {
         dir.resolve("adapter"));
     assertThat(logits(reloaded.causalLm(), ROWS)).as("saved in float32, reloaded exactly").containsExactly(adapted);
 
+    // PEFT's autocast_adapter_dtype=False: bf16 matrices, one more rounding of A and B
+    peft.castLoraMatrices(DType.BF16);
+    deltas.values().forEach(d -> assertThat(d.loraA().value().dtype()).isEqualTo(DType.BF16));
+    assertThat(maxAbsDiff(minus(logits(peft.causalLm(), ROWS), base), referenceChange)).as("bf16 matrices")
+        .isLessThanOrEqualTo(tolerance);
+
     // merging rounds W + ΔW to bf16: each adapted weight takes a rounding of W's size, not ΔW's
     peft.merge();
     assertThat(maxAbsDiff(minus(logits(peft.causalLm(), ROWS), base), referenceChange)).as("merged into the bf16 weights")
