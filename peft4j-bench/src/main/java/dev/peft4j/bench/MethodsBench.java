@@ -15,12 +15,10 @@ import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.text.Tokenizer;
-import dev.peft4j.train.AdamWConfig;
 import dev.peft4j.train.BatchSource;
 import dev.peft4j.train.ClassificationObjective;
 import dev.peft4j.train.DataLoaderSource;
 import dev.peft4j.train.Evaluation;
-import dev.peft4j.train.LrSchedule;
 import dev.peft4j.train.StepMetrics;
 import dev.peft4j.train.Trainer;
 import dev.peft4j.train.TrainingListener;
@@ -38,18 +36,14 @@ import java.util.function.Function;
  * seed with the real {@link Trainer}: trainable parameters, held-out accuracy before and after,
  * and the median wall time of a training step.
  *
- * <p>Training follows {@code peft4j train}'s defaults: AdamW (weight decay 0.01), a linear
- * schedule with 10% warm-up, gradient clipping at 1.0, mean pooling, a new head initialised from
+ * <p>Each row's optimizer, schedule and clipping come from its {@link Variant#optimization}
+ * ({@code peft4j train}'s own options); the model has mean pooling and a new head initialised from
  * the seed (the same head for every row, so the untrained row is every method's starting point
  * up to the method's own initialisation). No evaluation runs during training.
  */
 public final class MethodsBench {
   /** The name of the row that trains nothing. */
   public static final String UNTRAINED = "untrained";
-
-  private static final double WEIGHT_DECAY = 0.01;
-  private static final double WARMUP_RATIO = 0.1;
-  private static final double MAX_GRAD_NORM = 1.0;
 
   private MethodsBench() {}
 
@@ -76,19 +70,27 @@ public final class MethodsBench {
    *
    * @param name the method's name, as {@code peft4j train --method} takes it
    * @param arguments the {@code peft4j train} arguments the row stands for (shown in the table)
-   * @param lr the peak learning rate
+   * @param lr the peak learning rate (reported; {@code optimization} applies it)
+   * @param optimization sets the trainer's optimizer, schedule and clipping for a run of the given steps
    * @param config the method's config for the model it is attached to; null for full fine-tuning
    *     (use {@link #full})
    */
-  public record Variant(String name, String arguments, double lr, Function<SequenceClassifier, PeftConfig> config) {
+  public record Variant(String name, String arguments, double lr, Optimization optimization,
+      Function<SequenceClassifier, PeftConfig> config) {
     /** Full fine-tuning: every weight trains, no adapter. */
-    public static Variant full(String name, String arguments, double lr) {
-      return new Variant(name, arguments, lr, null);
+    public static Variant full(String name, String arguments, double lr, Optimization optimization) {
+      return new Variant(name, arguments, lr, optimization, null);
     }
 
     public boolean fullFineTuning() {
       return config == null;
     }
+  }
+
+  /** Sets a trainer's optimizer, learning-rate schedule and clipping for a run of {@code steps} steps. */
+  @FunctionalInterface
+  public interface Optimization {
+    Trainer.Builder<Batch> configure(Trainer.Builder<Batch> builder, long steps);
   }
 
   /**
@@ -168,11 +170,8 @@ public final class MethodsBench {
         last[0] = System.nanoTime();
       }
     };
-    Trainer<Batch> trainer = Trainer.builder(objective, trainBatches)
-        .optimizer(AdamWConfig.withLr(v.lr()).withWeightDecay(WEIGHT_DECAY))
-        .schedule(LrSchedule.linear(Math.round(steps * WARMUP_RATIO), steps))
+    Trainer<Batch> trainer = v.optimization().configure(Trainer.builder(objective, trainBatches), steps)
         .maxSteps(steps)
-        .clipGradNorm(MAX_GRAD_NORM)
         .seed(o.seed())
         .logEvery(Integer.MAX_VALUE)
         .listener(timer)

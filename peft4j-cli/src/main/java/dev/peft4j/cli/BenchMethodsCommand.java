@@ -57,10 +57,10 @@ final class BenchMethodsCommand implements Callable<Integer> {
 
   @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
-  /** One row of {@link #TABLE} parsed by the options {@code peft4j train} uses. */
+  /** One row of {@link #TABLE} parsed by the options {@code peft4j train} uses (and its defaults). */
   static final class Row {
     @Mixin MethodOptions method;
-    @Option(names = "--lr", required = true) double lr;
+    @Mixin OptimizerOptions optimizer;
   }
 
   /** The rows of {@link #TABLE} (those named by {@code only}, if given) as bench variants. */
@@ -73,8 +73,9 @@ final class BenchMethodsCommand implements Callable<Integer> {
       if (only != null && !only.contains(m.method)) {
         continue;
       }
-      out.add(m.fullFineTuning() ? MethodsBench.Variant.full(m.method, arguments, row.lr)
-          : new MethodsBench.Variant(m.method, arguments, row.lr, model -> m.build(TaskType.SEQ_CLS,
+      OptimizerOptions opt = row.optimizer;
+      out.add(m.fullFineTuning() ? MethodsBench.Variant.full(m.method, arguments, opt.lr, opt::configure)
+          : new MethodsBench.Variant(m.method, arguments, opt.lr, opt::configure, model -> m.build(TaskType.SEQ_CLS,
               List.of("classifier"), model.sourceName(), null, dev.peft4j.peft.HookSites.of(model).layers().size())));
     }
     if (only != null && out.size() != only.size()) {

@@ -16,14 +16,12 @@ import dev.peft4j.peft.PeftModel;
 import dev.peft4j.peft.TaskType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.text.Tokenizer;
-import dev.peft4j.train.AdamWConfig;
 import dev.peft4j.train.BatchSource;
 import dev.peft4j.train.CausalLmObjective;
 import dev.peft4j.train.ClassificationObjective;
 import dev.peft4j.train.DataLoaderSource;
 import dev.peft4j.train.EvalResult;
 import dev.peft4j.train.Evaluation;
-import dev.peft4j.train.LrSchedule;
 import dev.peft4j.train.Trainer;
 import dev.peft4j.train.TrainingObjective;
 import dev.peft4j.train.TrainingResult;
@@ -65,11 +63,7 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max-steps", defaultValue = "0", description = "Optimizer steps; overrides --epochs when > 0.") long maxSteps;
   @Option(names = "--batch-size", defaultValue = "8") int batchSize;
   @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step.") int gradAccum;
-  @Option(names = "--lr", defaultValue = "5e-4") double lr;
-  @Option(names = "--weight-decay", defaultValue = "0.01") double weightDecay;
-  @Option(names = "--schedule", defaultValue = "linear", description = "linear, cosine or constant (all with warmup).") String schedule;
-  @Option(names = "--warmup-ratio", defaultValue = "0.1") double warmupRatio;
-  @Option(names = "--max-grad-norm", defaultValue = "1.0") double maxGradNorm;
+  @Mixin OptimizerOptions optimizer;
   @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps (0: once per epoch).") int evalEvery;
   @Option(names = "--early-stopping", defaultValue = "0", description = "Stop after N evaluations without improvement (0: off).") int patience;
   @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps (0: once per epoch).") int saveEvery;
@@ -168,21 +162,10 @@ final class TrainCommand implements Callable<Integer> {
 
   private Trainer<Batch> trainer(TrainingObjective<Batch> objective, BatchSource<Batch> trainBatches,
       BatchSource<Batch> evalBatches, long steps, ProgressReporter progress) {
-    long warmup = Math.round(steps * warmupRatio);
-    LrSchedule lrSchedule;
-    switch (schedule) {
-      case "linear": lrSchedule = LrSchedule.linear(warmup, steps); break;
-      case "cosine": lrSchedule = LrSchedule.cosine(warmup, steps); break;
-      case "constant": lrSchedule = LrSchedule.constantWithWarmup(warmup); break;
-      default: throw new IllegalArgumentException("--schedule must be linear, cosine or constant, got '" + schedule + "'");
-    }
     int stepsPerEpoch = (int) Math.max(1, trainBatches.batchesPerEpoch() / gradAccum);
-    Trainer.Builder<Batch> b = Trainer.builder(objective, trainBatches)
-        .optimizer(AdamWConfig.withLr(lr).withWeightDecay(weightDecay))
-        .schedule(lrSchedule)
+    Trainer.Builder<Batch> b = optimizer.configure(Trainer.builder(objective, trainBatches), steps)
         .maxSteps(steps)
         .gradientAccumulation(gradAccum)
-        .clipGradNorm(maxGradNorm)
         .seed(seed)
         .outputDir(output)
         .checkpointEvery(saveEvery > 0 ? saveEvery : stepsPerEpoch)
