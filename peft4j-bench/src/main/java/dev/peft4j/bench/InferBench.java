@@ -131,6 +131,11 @@ public final class InferBench {
       row.put("decode_ms_per_token_median", decode.median() / o.decode());
       row.put("prefill_ms", prefill.min());
       row.put("decode_ms_per_token", decode.min() / o.decode());
+      InferVariant.Target target = v.target();
+      if (target != null && !(target.reducedPrecisionOnly() && o.dtype() == DType.F32)) {
+        row.put("target", target.goal());
+        row.put("target_ratio", target.ratio());
+      }
       String againstReference = "";
       if (v.reference() != null) {
         Ratios toReference = Ratios.of(samples.get(v.reference()), s);

@@ -27,8 +27,18 @@ import java.util.Locale;
  * @param minBatch the smallest batch for which the variant means something; {@code all} skips it
  *     below that
  * @param setup attaches the variant to the model for one measurement
+ * @param target the speed an issue asks of this variant against its reference, or null
  */
-public record InferVariant(String name, String reference, int minBatch, Setup setup) {
+public record InferVariant(String name, String reference, int minBatch, Setup setup, Target target) {
+
+  /**
+   * A speed target: prefill and decode tokens/s at least {@code ratio} times the reference's.
+   *
+   * @param goal what is measured, for the report ("Unmerged LoRA inference")
+   * @param reducedPrecisionOnly whether the variant differs from its plain form only in bf16/f16
+   *     (in f32 it would repeat that row)
+   */
+  public record Target(String goal, double ratio, boolean reducedPrecisionOnly) {}
 
   /** Attaches a variant's adapters to a model; closing the result removes them again. */
   @FunctionalInterface
@@ -38,8 +48,9 @@ public record InferVariant(String name, String reference, int minBatch, Setup se
 
   /** Every variant, in report order; the first is the base all ratios refer to. */
   public static final List<InferVariant> ALL = List.of(
-      new InferVariant("base", null, 1, (model, batch) -> () -> {}),
-      method("lora", lora()),
+      new InferVariant("base", null, 1, (model, batch) -> () -> {}, null),
+      new InferVariant("lora", null, 1, (model, batch) -> attach(model, lora()),
+          new Target("Unmerged LoRA inference", 0.90, false)),
       new InferVariant("lora-merged", null, 1, (model, batch) -> {
         PeftModel peft = Peft.wrap(model, lora());
         peft.merge();
@@ -47,20 +58,21 @@ public record InferVariant(String name, String reference, int minBatch, Setup se
           peft.unmerge();
           detach(peft);
         };
-      }),
+      }, new Target("Merged LoRA inference", 0.97, false)),
       new InferVariant("lora-model-dtype", null, 1, (model, batch) -> {
         PeftModel peft = Peft.wrap(model, lora());
         peft.castLoraMatrices(weightDType(model)); // PEFT's autocast_adapter_dtype=False
         return () -> detach(peft);
-      }),
-      new InferVariant("lora-mixed4", "lora", 4, InferVariant::fourLorasByRow),
+      }, new Target("Unmerged LoRA, matrices in the model's dtype (autocast_adapter_dtype=False), inference", 0.90, true)),
+      new InferVariant("lora-mixed4", "lora", 4, InferVariant::fourLorasByRow,
+          new Target("Mixed batch of 4 LoRAs (issue 7)", 0.80, false)),
       method("prefix", PrefixTuningConfig.builder().numVirtualTokens(20).taskType(TaskType.CAUSAL_LM).build()),
       new InferVariant("llama-adapter", null, 1, (model, batch) -> attach(model, LlamaAdapterConfig.builder().adapterLen(10)
-          .adapterLayers(model.config().numLayers()).taskType(TaskType.CAUSAL_LM).build())),
+          .adapterLayers(model.config().numLayers()).taskType(TaskType.CAUSAL_LM).build()), null),
       method("houlsby", BottleneckConfig.houlsby(16)));
 
   private static InferVariant method(String name, PeftConfig config) {
-    return new InferVariant(name, null, 1, (model, batch) -> attach(model, config));
+    return new InferVariant(name, null, 1, (model, batch) -> attach(model, config), null);
   }
 
   private static AutoCloseable attach(LlamaForCausalLM model, PeftConfig config) {

@@ -78,6 +78,10 @@ class BenchCasesTest {
     assertThat(mixed.get("name").asText()).isEqualTo("lora-mixed4");
     assertKeys(mixed, "reference", "prefill_ratio_to_reference", "decode_ratio_to_reference");
     assertThat(mixed.get("reference").asText()).isEqualTo("lora");
+    assertThat(mixed.get("target_ratio").asDouble()).isEqualTo(0.80);
+    JsonNode modelDType = r.get("variants").get(InferVariant.ALL.stream().map(InferVariant::name).toList()
+        .indexOf("lora-model-dtype"));
+    assertThat(modelDType.has("target")).as("in f32 it would repeat lora's target row").isFalse();
   }
 
   @Test
