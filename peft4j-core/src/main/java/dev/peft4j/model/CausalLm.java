@@ -18,14 +18,25 @@ public interface CausalLm {
   Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache);
 
   /**
-   * {@link #forward} without a cache, cut into {@link Stages} whose head returns the logits
-   * [B, T, vocab]: what gradient checkpointing runs.
+   * {@link #forward} without a cache and without its LM head, cut into {@link Stages} whose head
+   * returns the final hidden states [B, T, hidden] (after the final norm, virtual tokens removed);
+   * {@link #logits} turns them into what {@link #forward} returns. What training runs (the loss is
+   * taken from the hidden states a chunk of positions at a time; gradient checkpointing).
    *
    * @throws UnsupportedOperationException if the model cannot be run in stages (the default)
    */
   default Stages<Tensor> stages(Tensor inputIds, Tensor attentionMask) {
-    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be run in stages"
-        + " (gradient checkpointing)");
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be run in stages");
+  }
+
+  /**
+   * The LM head alone: next-token logits [..., vocab] of final hidden states [..., hidden] as
+   * {@link #stages} returns them, for any leading shape (each position is projected on its own).
+   *
+   * @throws UnsupportedOperationException if the model cannot be run in stages (the default)
+   */
+  default Tensor logits(Tensor hidden) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be run in stages");
   }
 
   /** An empty cache for this model. */

@@ -209,6 +209,17 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(handle.exp());
   }
 
+  /** e^x of every element, in place. */
+  public Tensor exp_() {
+    handle.exp_();
+    return this;
+  }
+
+  /** log Σ exp along {@code dim}, computed without overflow. */
+  public Tensor logsumexp(long dim, boolean keepDim) {
+    return new Tensor(handle.logsumexp(new long[] {dim}, keepDim));
+  }
+
   public Tensor tanh() {
     return new Tensor(handle.tanh());
   }
@@ -480,6 +491,12 @@ public final class Tensor implements AutoCloseable {
   /** Values gathered along {@code dim} at {@code index} ({@code torch.gather}). */
   public Tensor gather(long dim, Tensor index) {
     return new Tensor(handle.gather(dim, index.handle));
+  }
+
+  /** The inverse of {@link #gather}, adding: {@code this[i][index[i][j]] += source[i][j]} for dim 1, in place. */
+  public Tensor scatterAdd_(long dim, Tensor index, Tensor source) {
+    handle.scatter_add_(dim, index.handle, source.handle);
+    return this;
   }
 
   /** Sorted values and their original indices along {@code dim}: {values, indices}. */

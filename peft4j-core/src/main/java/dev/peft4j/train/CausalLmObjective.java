@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * scored.
  */
 public final class CausalLmObjective implements TrainingObjective<Batch> {
-  private static final long IGNORE = -100;
+  private static final long IGNORE = ChunkedCrossEntropy.IGNORE;
 
   private final CausalLm model;
   private final Map<String, Parameter> parameters;
@@ -63,11 +63,18 @@ public final class CausalLmObjective implements TrainingObjective<Batch> {
     return shiftedLoss(batch);
   }
 
-  /** The loss as {@link Stages} of the model (gradient checkpointing); needs a model that can be staged. */
+  /**
+   * The loss of {@link #loss}, back-propagated from the model's final hidden states by a
+   * {@link ChunkedCrossEntropy}, so that the logits of the whole batch never exist; with
+   * {@code checkpointing}, through the model's {@link Stages}.
+   */
   @Override
-  public Stages<Tensor> lossStages(Batch batch) {
+  public double backward(Batch batch, int divisor, boolean checkpointing) {
     trainingMode.accept(true);
-    return model.stages(batch.inputIds(), batch.attentionMask()).andThen(logits -> shiftedLoss(logits, batch.labels()));
+    Stages<Tensor> stages = model.stages(batch.inputIds(), batch.attentionMask());
+    LossBackward<Tensor> loss = new ChunkedCrossEntropy(model::logits, shiftedTargets(batch.labels()).reshape(-1),
+        ChunkedCrossEntropy.chunkPositions(model.vocabSize()));
+    return checkpointing ? GradientCheckpointing.backward(stages, loss, divisor) : loss.backward(stages.run(), divisor);
   }
 
   @Override
@@ -97,9 +104,11 @@ public final class CausalLmObjective implements TrainingObjective<Batch> {
    * @param labels int64 [B, T]
    */
   static Tensor shiftedLoss(Tensor logits, Tensor labels) {
-    long b = labels.size(0);
-    long t = labels.size(1);
-    Tensor targets = Tensor.cat(1, labels.narrow(1, 1, t - 1), Tensor.full(labels.dtype(), IGNORE, b, 1)); // [B, T]
-    return Functional.crossEntropy(logits.reshape(b * t, logits.size(2)), targets.reshape(b * t));
+    return Functional.crossEntropy(logits.reshape(-1, logits.size(2)), shiftedTargets(labels).reshape(-1));
+  }
+
+  /** The target of each position: labels[:, 1:] and one ignored position at the end, [B, T]. */
+  private static Tensor shiftedTargets(Tensor labels) {
+    return Tensor.cat(1, labels.narrow(1, 1, labels.size(1) - 1), Tensor.full(labels.dtype(), IGNORE, labels.size(0), 1));
   }
 }

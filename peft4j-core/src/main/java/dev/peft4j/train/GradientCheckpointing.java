@@ -18,8 +18,9 @@ import dev.peft4j.tensor.Tensor;
  * <ol>
  *   <li>Forward: the embedding stage, then each layer in its own {@link Scope}, its output detached
  *       (its graph and activations are freed at once); the layers' inputs h₀ … h_{L-1} are kept.
- *   <li>The head and loss from x = h_L (a leaf that requires grad), then {@code backward}: the head's
- *       parameters get their gradients, and g = ∂loss/∂h_L = x.grad.
+ *   <li>The head from x = h_L (a leaf that requires grad), and the loss back-propagated from its
+ *       output ({@link LossBackward}): the head's parameters get their gradients, and
+ *       g = ∂loss/∂h_L = x.grad.
  *   <li>For l = L-1 … 0: layer l is recomputed from its kept input (as a leaf that requires grad) and
  *       {@code out.backward(g)} adds ∂loss/∂θ to its parameters' gradients; g ← ∂loss/∂h_l.
  *   <li>The embedding stage is recomputed with autograd and back-propagates g, so trainable inputs
@@ -37,12 +38,12 @@ final class GradientCheckpointing {
   private GradientCheckpointing() {}
 
   /**
-   * Back-propagates {@code loss / divisor} through {@code stages}, whose head returns the scalar
-   * loss; runs inside the caller's {@link Scope}.
+   * Back-propagates {@code loss / divisor} through {@code stages}, the loss taken from the head's
+   * output by {@code loss}; runs inside the caller's {@link Scope}.
    *
-   * @return the loss (not divided); nothing is back-propagated when it is not finite
+   * @return the loss (not divided); the layers are not back-propagated when it is not finite
    */
-  static double backward(Stages<Tensor> stages, int divisor) {
+  static <O> double backward(Stages<O> stages, LossBackward<? super O> loss, int divisor) {
     int layers = stages.layers();
     Tensor[] inputs = new Tensor[layers + 1]; // h_0 … h_L, no graph
     byte[][] generator = new byte[layers + 1][]; // the generator state before the embedding and each layer
@@ -60,12 +61,10 @@ final class GradientCheckpointing {
     Tensor grad;
     try (Scope scope = Scope.open()) {
       Tensor x = inputs[layers].requiresGrad(true);
-      Tensor loss = stages.head(x);
-      value = loss.item();
+      value = loss.backward(stages.head(x), divisor);
       if (!Double.isFinite(value)) {
         return value;
       }
-      (divisor == 1 ? loss : loss.div(divisor)).backward();
       grad = keep(scope, x.grad());
     }
     byte[] after = Engine.rngState();

@@ -40,26 +40,20 @@ public interface TrainingObjective<B> {
 
   /**
    * Back-propagates {@code loss(batch) / divisor} into the trainable parameters' gradients and
-   * returns the loss (not divided); nothing is back-propagated when it is not finite. With
-   * {@code checkpointing}, through {@link #lossStages} segment by segment (see
-   * {@link Trainer.Builder#gradientCheckpointing}): the same loss and gradients, the layers'
-   * activations recomputed instead of kept. Called inside
+   * returns the loss (not divided); when it is not finite, what was back-propagated is
+   * unspecified (the trainer zeroes the gradients and stops). With {@code checkpointing}, through
+   * {@link #lossStages} segment by segment (see {@link Trainer.Builder#gradientCheckpointing}):
+   * the same loss and gradients, the layers' activations recomputed instead of kept. Called inside
    * the step's {@code Scope}. An objective that must hold some state around the whole forward
-   * and backward pass overrides this.
+   * and backward pass, or computes its loss in parts, overrides this.
    *
    * @throws UnsupportedOperationException if {@code checkpointing} and {@link #lossStages} is not
    *     supported
    */
   default double backward(B batch, int divisor, boolean checkpointing) {
-    if (checkpointing) {
-      return GradientCheckpointing.backward(lossStages(batch), divisor);
-    }
-    Tensor loss = loss(batch);
-    double value = loss.item();
-    if (Double.isFinite(value)) {
-      (divisor == 1 ? loss : loss.div(divisor)).backward();
-    }
-    return value;
+    return checkpointing
+        ? GradientCheckpointing.backward(lossStages(batch), LossBackward::scalar, divisor)
+        : LossBackward.scalar(loss(batch), divisor);
   }
 
   /**

@@ -35,7 +35,7 @@ public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
 
   @Override
   public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    return pass(inputIds, attentionMask, cache).run();
+    return pass(inputIds, attentionMask, cache).andThen(this::logits).run();
   }
 
   @Override
@@ -45,8 +45,12 @@ public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
 
   private Stages<Tensor> pass(Tensor inputIds, Tensor attentionMask, KvCache cache) {
     CausalInputs.check(inputIds, attentionMask, VirtualInputs.realPast(cache), config.maxPositions(), config.vocabSize());
-    return transformer.pass(inputIds, attentionMask, cache)
-        .andThen(h -> Functional.linear(h, transformer.wte.weight().value(), null)); // lm_head tied to wte
+    return transformer.pass(inputIds, attentionMask, cache);
+  }
+
+  @Override
+  public Tensor logits(Tensor hidden) {
+    return Functional.linear(hidden, transformer.wte.weight().value(), null); // lm_head tied to wte
   }
 
   @Override

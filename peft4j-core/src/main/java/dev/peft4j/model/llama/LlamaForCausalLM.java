@@ -39,7 +39,7 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
 
   @Override
   public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    return pass(inputIds, attentionMask, cache).run();
+    return pass(inputIds, attentionMask, cache).andThen(this::logits).run();
   }
 
   @Override
@@ -49,9 +49,12 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
 
   private Stages<Tensor> pass(Tensor inputIds, Tensor attentionMask, KvCache cache) {
     CausalInputs.check(inputIds, attentionMask, VirtualInputs.realPast(cache), config.maxPositions(), config.vocabSize());
-    return model.pass(inputIds, attentionMask, cache).andThen(h -> lmHead == null
-        ? Functional.linear(h, model.embedTokens.weight().value(), null)
-        : lmHead.forward(h));
+    return model.pass(inputIds, attentionMask, cache);
+  }
+
+  @Override
+  public Tensor logits(Tensor hidden) {
+    return lmHead == null ? Functional.linear(hidden, model.embedTokens.weight().value(), null) : lmHead.forward(hidden);
   }
 
   @Override

@@ -1,0 +1,108 @@
+package dev.peft4j.train;
+
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
+import java.util.function.UnaryOperator;
+import java.util.stream.LongStream;
+
+/**
+ * The mean next-token cross-entropy back-propagated from the final hidden states without ever
+ * holding the logits of the whole batch (the "fused linear cross-entropy" of Liger-Kernel, Hsu
+ * et al. 2024, done in chunks): only the scored positions go through the LM head, a chunk of them
+ * at a time, and each chunk's gradient is computed in closed form and back-propagated at once. The
+ * head then holds two [chunk, vocab] float32 tensors at most, where log-softmax, NLL and their
+ * backward hold four [B·T, vocab] ones.
+ *
+ * <p>For the logits z of one position with target y the loss is ℓ = logsumexp(z) − z_y, and
+ * ∂ℓ/∂z = softmax(z) − onehot(y). The loss is the mean over the S scored positions, so each chunk
+ * back-propagates (softmax(z) − onehot(y)) / (S · divisor) into the head and its input. The logits
+ * are taken in float32 whatever the model's dtype (as Hugging Face's causal-LM loss upcasts them).
+ * A batch with no scored position has loss 0 and no gradient.
+ */
+final class ChunkedCrossEntropy implements LossBackward<Tensor> {
+  /** Logits per chunk, in elements (16 MiB of float32): positions per chunk = this / vocab. */
+  static final long CHUNK_ELEMENTS = 1L << 22;
+  /** Positions per chunk at least, so that the head's matmul stays efficient with a large vocab. */
+  static final long MIN_CHUNK_POSITIONS = 64;
+  /** Hugging Face's ignore index: positions with this target are not scored. */
+  static final long IGNORE = -100;
+
+  private final UnaryOperator<Tensor> head;
+  private final Tensor targets;
+  private final long chunkPositions;
+
+  /**
+   * @param head the LM head: logits [N, vocab] of hidden states [N, hidden]
+   * @param targets int64 [B·T], the target of each position of the hidden states (row-major),
+   *     {@link #IGNORE} where the position is not scored
+   * @param chunkPositions positions through the head at a time
+   */
+  ChunkedCrossEntropy(UnaryOperator<Tensor> head, Tensor targets, long chunkPositions) {
+    if (chunkPositions < 1) {
+      throw new IllegalArgumentException("positions per chunk must be positive: " + chunkPositions);
+    }
+    this.head = head;
+    this.targets = targets;
+    this.chunkPositions = chunkPositions;
+  }
+
+  /** Chunks of {@link #CHUNK_ELEMENTS} logits (at least {@link #MIN_CHUNK_POSITIONS} positions). */
+  static long chunkPositions(long vocab) {
+    return Math.max(MIN_CHUNK_POSITIONS, CHUNK_ELEMENTS / vocab);
+  }
+
+  /**
+   * @param hidden [B, T, hidden] with its graph; position (b, t) is scored against
+   *     {@code targets[b·T + t]}
+   */
+  @Override
+  public double backward(Tensor hidden, int divisor) {
+    long[] positions = scoredPositions();
+    long scored = positions.length;
+    if (scored == 0) {
+      return 0;
+    }
+    Tensor index = Tensor.ofLongs(positions, scored);
+    Tensor selected = hidden.reshape(-1, hidden.size(hidden.dim() - 1)).indexSelect(0, index); // [S, hidden]
+    Tensor x = selected.detach().requiresGrad(true);
+    Tensor y = targets.indexSelect(0, index).unsqueeze(1); // [S, 1]
+    double loss = 0;
+    for (long from = 0; from < scored && Double.isFinite(loss); from += chunkPositions) {
+      long n = Math.min(chunkPositions, scored - from);
+      try (Scope scope = Scope.open()) {
+        loss += chunk(x.narrow(0, from, n), y.narrow(0, from, n), (double) scored * divisor) / scored;
+      }
+    }
+    if (Double.isFinite(loss) && selected.requiresGrad()) {
+      selected.backward(x.grad());
+    }
+    return loss;
+  }
+
+  /** Back-propagates one chunk's share of the loss; returns its summed (not averaged) loss. */
+  private double chunk(Tensor x, Tensor y, double denominator) {
+    Tensor logits = head.apply(x);
+    Tensor gradient;
+    double sum;
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      Tensor z = logits.to(DType.F32);
+      Tensor logSumExp = z.logsumexp(1, true); // [n, 1]
+      sum = logSumExp.sub(z.gather(1, y)).sum().item();
+      gradient = z.sub(logSumExp).exp_() // softmax(z)
+          .scatterAdd_(1, y, Tensor.full(DType.F32, -1, y.size(0), 1)) // − onehot(y)
+          .mul_(1 / denominator);
+    }
+    if (Double.isFinite(sum)) {
+      logits.backward(gradient.to(logits.dtype()));
+    }
+    return sum;
+  }
+
+  /** The row-major positions whose target is scored. */
+  private long[] scoredPositions() {
+    long[] all = targets.toLongArray();
+    return LongStream.range(0, all.length).filter(i -> all[(int) i] != IGNORE).toArray();
+  }
+}
