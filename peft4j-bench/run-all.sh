@@ -19,6 +19,7 @@ commands=(
   "bin/peft4j bench infer --json"
   "bin/peft4j bench infer --dtype bf16 --json"
   "bin/peft4j bench infer --batch 8 --variants lora-mixed4 --json"
+  "bin/peft4j bench infer --dtype bf16 --dim 2048 --layers 4 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000 --variants lora,lora-merged,lora-model-dtype --json"
   "bin/peft4j bench scale --plot docs/perf-scale.png --json"
   "bin/peft4j bench load --json"
   "bin/peft4j bench train --preset tinyllama-1.1b --dtype bf16 --seq 256 --batch 1 --steps 3 --warmup 1 --generate 8 --json"
