@@ -51,8 +51,7 @@ final class ForwardCommand implements Callable<Integer> {
     try (Scope scope = Scope.open(); Engine.GradGuard noGrad = Engine.noGrad()) {
       if (model instanceof CausalLm) {
         PaddedBatch batch = PaddedBatch.left(rows);
-        Tensor logits = ((CausalLm) model).forward(batch.ids(), batch.mask(), null);
-        out.put("logits", rowsOf(logits.select(1, logits.size(1) - 1)));
+        out.put("logits", rowsOf(((CausalLm) model).lastLogits(batch.ids(), batch.mask(), null)));
       } else {
         PaddedBatch batch = PaddedBatch.right(rows);
         Encoder encoder = (Encoder) model;

@@ -182,8 +182,7 @@ public final class Generator {
 
     /** Runs the model on {@code ids} [B, T] after the cache and picks each row's next token. */
     private long[] nextTokens(Tensor ids, KvCache cache) {
-      Tensor logits = model.forward(ids, batch.mask(), cache);                // [B, T, V]
-      Tensor last = logits.select(1, ids.size(1) - 1).to(DType.F32);          // [B, V]
+      Tensor last = model.lastLogits(ids, batch.mask(), cache).to(DType.F32); // [B, V]
       return pipeline.choose(last, seen == null ? null : seen.mask()).toLongArray();
     }
 

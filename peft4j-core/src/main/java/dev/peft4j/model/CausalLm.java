@@ -18,6 +18,16 @@ public interface CausalLm {
   Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache);
 
   /**
+   * {@link #forward} for the last position of each row only, [B, vocab]: what choosing the next
+   * token needs. Models with a separate LM head ({@link #logits}) project only that position
+   * (Hugging Face's {@code logits_to_keep=1}), which spares a [B·T, hidden] × [hidden, vocab]
+   * matmul in a prefill.
+   */
+  default Tensor lastLogits(Tensor inputIds, Tensor attentionMask, KvCache cache) {
+    return forward(inputIds, attentionMask, cache).select(1, inputIds.size(1) - 1);
+  }
+
+  /**
    * {@link #forward} without a cache and without its LM head, cut into {@link Stages} whose head
    * returns the final hidden states [B, T, hidden] (after the final norm, virtual tokens removed);
    * {@link #logits} turns them into what {@link #forward} returns. What training runs (the loss is

@@ -78,8 +78,8 @@ final class RunningBatch implements AutoCloseable {
     KvCache joined = model.newCache();
     long[] first;
     try (Scope scope = Scope.open(); ServedAdapters.RowAdapters mixed = adapters.perRow(adapterNames(jobs))) {
-      Tensor logits = model.forward(Tensor.ofLongs(ids, jobs.size(), longest), mask(pads, longest), joined);
-      first = choose(logits.select(1, longest - 1), jobs); // [G, V] → G tokens
+      Tensor logits = model.lastLogits(Tensor.ofLongs(ids, jobs.size(), longest), mask(pads, longest), joined);
+      first = choose(logits, jobs); // [G, V] → G tokens
     } catch (RuntimeException e) {
       joined.close();
       throw e;
@@ -119,8 +119,7 @@ final class RunningBatch implements AutoCloseable {
     List<String> names = adapterNames(jobs);
     long[] next;
     try (Scope scope = Scope.open(); ServedAdapters.RowAdapters mixed = adapters.perRow(names)) {
-      Tensor logits = model.forward(Tensor.ofLongs(ids, rows.size(), 1), mask(pads, length + 1), cache);
-      next = choose(logits.select(1, 0), jobs);
+      next = choose(model.lastLogits(Tensor.ofLongs(ids, rows.size(), 1), mask(pads, length + 1), cache), jobs);
     }
     stats.steps.incrementAndGet();
     stats.rowSteps.addAndGet(rows.size());

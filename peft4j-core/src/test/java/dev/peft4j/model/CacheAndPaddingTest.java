@@ -7,6 +7,8 @@ import static dev.peft4j.model.ModelTesting.ids;
 
 import dev.peft4j.model.bert.BertModel;
 import dev.peft4j.nn.KvCache;
+import dev.peft4j.peft.Peft;
+import dev.peft4j.peft.prompt.PromptTuningConfig;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
@@ -45,6 +47,36 @@ class CacheAndPaddingTest {
         Tensor step = model.forward(ids(seq[t]), null, cache);
         assertClose(at(step, 0, 0), at(full, 0, t), RTOL, "cached step at position " + t);
       }
+    }
+  }
+
+  /**
+   * lastLogits projects only each row's last position: the full forward's last logits, in a
+   * left-padded prefill into a cache, a cached step, and behind prompt-tuning's virtual tokens.
+   */
+  @ParameterizedTest
+  @MethodSource("causal")
+  void lastLogitsAreTheFullForwardsLastPosition(TinyCheckpoint checkpoint) throws Exception {
+    CausalLm model = AutoModel.loadCausalLm(checkpoint.writeTo(dir), LoadOptions.defaults());
+    long[][] rows = {{3, 14, 15, 9, 26}, {0, 0, 8, 9, 7}};
+    Tensor mask = Tensor.ofLongs(new long[] {1, 1, 1, 1, 1, 0, 0, 1, 1, 1}, 2, 5);
+    Tensor stepMask = Tensor.ofLongs(new long[] {1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1}, 2, 6);
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      KvCache full = model.newCache();
+      KvCache last = model.newCache();
+      assertLastRows(model.lastLogits(batch(rows), mask, last), model.forward(batch(rows), mask, full), "prefill");
+      Tensor next = batch(new long[][] {{4}, {21}});
+      assertLastRows(model.lastLogits(next, stepMask, last), model.forward(next, stepMask, full), "cached step");
+
+      Peft.wrap((PretrainedModel) model, PromptTuningConfig.builder().numVirtualTokens(3).build());
+      assertLastRows(model.lastLogits(batch(rows), mask, null), model.forward(batch(rows), mask, null), "prompt tuning");
+    }
+  }
+
+  private static void assertLastRows(Tensor lastLogits, Tensor logits, String what) {
+    long t = logits.size(1) - 1;
+    for (int r = 0; r < logits.size(0); r++) {
+      assertClose(lastLogits.select(0, r).toFloatArray(), at(logits, r, (int) t), RTOL, what + ", row " + r);
     }
   }
 

@@ -43,6 +43,11 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
   }
 
   @Override
+  public Tensor lastLogits(Tensor inputIds, Tensor attentionMask, KvCache cache) {
+    return pass(inputIds, attentionMask, cache).andThen(h -> logits(h.select(1, h.size(1) - 1))).run();
+  }
+
+  @Override
   public Stages<Tensor> stages(Tensor inputIds, Tensor attentionMask) {
     return pass(inputIds, attentionMask, null);
   }
