@@ -10,8 +10,20 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class Functional {
   private Functional() {}
 
-  /** {@code x W^T + b}; {@code weight} is [out, in], {@code bias} [out] or null. */
+  /**
+   * {@code x W^T + b}; {@code weight} is [out, in], {@code bias} [out] or null. A single row in
+   * bf16/f16 (a decode step at batch 1) is a matrix-vector product: libtorch would send it through
+   * oneDNN's matmul, which costs 1.1–1.5x as much for one row (docs/PERFORMANCE.md).
+   */
   public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+    boolean halfPrecision = x.dtype() == DType.BF16 || x.dtype() == DType.F16;
+    if (halfPrecision && weight.dtype() == x.dtype() && weight.dim() == 2 && x.numel() == weight.size(1)) {
+      long in = weight.size(1);
+      long[] shape = x.shape();
+      shape[shape.length - 1] = weight.size(0);
+      Tensor y = new Tensor(weight.handle().mv(x.handle().reshape(in)));
+      return (bias == null ? y : y.add(bias)).reshape(shape);
+    }
     return new Tensor(torch.linear(x.handle(), weight.handle(), optional(bias)));
   }
 

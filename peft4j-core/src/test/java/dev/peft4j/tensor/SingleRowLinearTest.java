@@ -1,0 +1,58 @@
+package dev.peft4j.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A single bf16/f16 row through {@link Functional#linear} (a matrix-vector product) keeps the
+ * input's shape and dtype and gives the float32 result and gradients to half precision.
+ */
+class SingleRowLinearTest {
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"bf16", "f16"})
+  void aSingleHalfPrecisionRowMatchesFloat32(String name) {
+    DType dtype = DType.parse(name);
+    try (Scope scope = Scope.open()) {
+      Engine.manualSeed(11);
+      Tensor x32 = Tensor.randn(DType.F32, 1, 1, 24);
+      Tensor w32 = Tensor.randn(DType.F32, 10, 24).mul(0.2);
+      Tensor b32 = Tensor.randn(DType.F32, 10);
+      for (boolean withBias : new boolean[] {false, true}) {
+        Tensor x = x32.to(dtype).requiresGrad(true);
+        Tensor w = w32.to(dtype).requiresGrad(true);
+        Tensor b = withBias ? b32.to(dtype).requiresGrad(true) : null;
+        Tensor y = Functional.linear(x, w, b);
+        assertThat(y.shape()).containsExactly(1, 1, 10);
+        assertThat(y.dtype()).isEqualTo(dtype);
+
+        // the reference: float32 on the same (rounded) values
+        Tensor xr = x.detach().to(DType.F32).requiresGrad(true);
+        Tensor wr = w.detach().to(DType.F32).requiresGrad(true);
+        Tensor br = withBias ? b.detach().to(DType.F32).requiresGrad(true) : null;
+        Tensor reference = Functional.linear(xr, wr, br);
+        assertThat(y.to(DType.F32).sub(reference).abs().max().item()).as("output").isLessThan(2e-2 * maxAbs(reference));
+
+        Tensor upstream = Tensor.randn(DType.F32, 1, 1, 10);
+        y.to(DType.F32).mul(upstream).sum().backward();
+        reference.mul(upstream).sum().backward();
+        assertClose(x.grad(), xr.grad(), "dx");
+        assertClose(w.grad(), wr.grad(), "dW");
+        if (withBias) {
+          assertClose(b.grad(), br.grad(), "db");
+        }
+      }
+    }
+  }
+
+  private static void assertClose(Tensor actual, Tensor expected, String what) {
+    assertThat(actual.dtype()).as(what).isNotEqualTo(DType.F32);
+    assertThat(actual.shape()).as(what).containsExactly(expected.shape());
+    assertThat(actual.to(DType.F32).sub(expected).abs().max().item()).as(what).isLessThan(2e-2 * maxAbs(expected));
+  }
+
+  private static double maxAbs(Tensor t) {
+    return t.abs().max().item();
+  }
+}
