@@ -36,7 +36,7 @@ import java.util.Set;
  *
  * <p>Phases, in one process: the matmul peak ({@link MatmulPeak}); the model; a no-grad forward
  * and a forward that records autograd (each with its own RSS peak); {@code warmup + steps}
- * training steps (their own RSS peak; RSS after step 20 and after the last); optionally a
+ * training steps (their own RSS peak; RSS after step 20 and after the last, each after {@code malloc_trim}); optionally a
  * greedy generation with the {@link Generator}. Step times are wall times between the trainer's
  * step callbacks, warm-up steps excluded. FLOPs: {@link FlopCount}.
  */
@@ -147,10 +147,13 @@ public final class TrainBench {
         }
         lastCpu[0] = cpu;
         losses.add(m.loss());
+        // trimmed first, so memory the allocator holds for reuse does not count as growth (not timed)
         if (m.step() == RSS_FROM_STEP) {
+          Memory.trim();
           rssAt[0] = Memory.rss();
         }
         if (m.step() == total) {
+          Memory.trim();
           rssAt[1] = Memory.rss();
         }
         last[0] = System.nanoTime();

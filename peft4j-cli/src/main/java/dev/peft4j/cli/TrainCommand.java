@@ -127,12 +127,12 @@ final class TrainCommand implements Callable<Integer> {
         out.println("after training:  " + describe(Evaluation.run(objective, evalBatches, result.steps())));
       }
       if (full) {
-        ModelSetup.saveFullModel(model, modelDir, output, labels == null ? null : labels.names());
+        ModelSetup.saveFullModel(model, modelDir, output, head(labels));
         out.println("model saved to " + output + " (use it as --model)");
       } else {
         peft.save(output);
         if (labels != null) {
-          ModelSetup.writeLabels(output, labels.names());
+          head(labels).writeTo(output);
         }
         out.println("adapter saved to " + output);
       }
@@ -152,7 +152,12 @@ final class TrainCommand implements Callable<Integer> {
     if (!(base instanceof Encoder)) {
       throw new IllegalArgumentException("classification data needs an encoder model (BERT), got " + base.architecture());
     }
-    return ModelSetup.classifier(base, labels.names(), pooling);
+    return head(labels).on(base);
+  }
+
+  /** The classification head of {@code labels} with {@code --pooling}; null for language modelling. */
+  private ClassifierHead head(LabelSet labels) {
+    return labels == null ? null : new ClassifierHead(labels.names(), ClassifierHead.parsePooling(pooling));
   }
 
   private BatchSource<Batch> loader(List<EncodedExample> examples, Tokenizer tokenizer, boolean shuffle) {

@@ -27,18 +27,18 @@ class FullFineTuningCliTest {
     Path eval = ClassificationFixture.sentiment(dir.resolve("eval.jsonl"), 16);
     Path out = dir.resolve("full");
     int code = cli.run("train", "--model", model.toString(), "--data", train.toString(), "--eval-data", eval.toString(),
-        "--method", "full", "--epochs", "1", "--lr", "1e-3", "--no-progress", "--output", out.toString());
+        "--method", "full", "--pooling", "cls", "--epochs", "1", "--lr", "1e-3", "--no-progress", "--output", out.toString());
     assertThat(code).as(cli.err()).isZero();
     assertThat(cli.out()).contains("trainable%: 100.0000 (full fine-tuning)").contains("model saved to " + out);
     assertThat(out.resolve("config.json")).exists();
     assertThat(out.resolve("model.safetensors")).exists();
     assertThat(out.resolve("tokenizer.json")).exists();
-    assertThat(out.resolve(ModelSetup.LABELS_FILE)).exists();
+    assertThat(Files.readString(out.resolve(ClassifierHead.FILE))).contains("\"pooling\": \"cls\"");
     assertThat(out.resolve("adapter_config.json")).doesNotExist();
     Matcher trained = Pattern.compile("after training:  accuracy ([\\d.]+)% \\(loss ([\\d.]+)").matcher(cli.out());
     assertThat(trained.find()).as(cli.out()).isTrue();
 
-    // the saved directory is a model: same accuracy and loss as at the end of training
+    // the saved directory is a model: same accuracy and loss as at the end of training (so the same pooling)
     assertThat(cli.run("eval", "--model", out.toString(), "--data", eval.toString())).as(cli.err()).isZero();
     assertThat(cli.out()).contains(String.format("loss %s", trained.group(2)))
         .contains(String.format("accuracy %.2f%%", Double.parseDouble(trained.group(1))));
@@ -57,7 +57,7 @@ class FullFineTuningCliTest {
     Path out = dir.resolve("full-lm");
     assertThat(cli.run("train", "--model", model.toString(), "--data", text.toString(), "--method", "full",
         "--max-steps", "3", "--lr", "1e-2", "--no-progress", "--output", out.toString())).as(cli.err()).isZero();
-    assertThat(out.resolve(ModelSetup.LABELS_FILE)).doesNotExist();
+    assertThat(out.resolve(ClassifierHead.FILE)).doesNotExist();
     assertThat(cli.run("forward", "--model", model.toString(), "--input-ids", "97,98,99", "--json")).as(cli.err()).isZero();
     String base = cli.out();
     assertThat(cli.run("forward", "--model", out.toString(), "--input-ids", "97,98,99", "--json")).as(cli.err()).isZero();

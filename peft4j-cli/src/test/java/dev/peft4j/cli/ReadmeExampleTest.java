@@ -33,7 +33,7 @@ class ReadmeExampleTest {
     double after = accuracy(cli.out(), "after training");
     assertThat(before).as(cli.out()).isBetween(30.0, 70.0);
     assertThat(after).as(cli.out()).isGreaterThanOrEqualTo(75.0).isGreaterThan(before + 20);
-    assertThat(Files.readString(dir.resolve("out/labels.json"))).contains("negative").contains("positive");
+    assertThat(Files.readString(dir.resolve("out/" + ClassifierHead.FILE))).contains("negative").contains("positive");
   }
 
   private static double accuracy(String text, String prefix) {

@@ -1,5 +1,6 @@
 package dev.peft4j.nn;
 
+import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
 import java.util.Arrays;
@@ -11,6 +12,12 @@ import java.util.function.UnaryOperator;
  * outlives the scopes of the steps that fill it; {@link #close()} frees it. Between steps, rows
  * can be dropped ({@link #keepRows}), added from another cache ({@link #appendRows}) and common
  * left padding cut ({@link #dropLeading}): continuous batching in {@code dev.peft4j.serve}.
+ *
+ * <p>Layout of every row: {@code [virtual positions | real positions]}. The virtual block (prefix
+ * keys/values and virtual tokens, see {@link VirtualInputs}) is masked per row by the cache's own
+ * mask; the real block by the caller's attention mask. Row operations keep both blocks aligned:
+ * appending pads each block on its left with masked positions, so every row keeps the number of
+ * positions it attends to, and with it its position ids (counted over the masks).
  */
 public final class KvCache implements AutoCloseable {
   private final Tensor[] keys;   // per layer: [B, Hkv, T, D]
@@ -23,9 +30,14 @@ public final class KvCache implements AutoCloseable {
     this.values = new Tensor[layers];
   }
 
-  /** Number of positions cached (0 when empty). */
+  /** Number of positions cached (0 when empty), virtual ones included. */
   public long length() {
     return keys[0] == null ? 0 : keys[0].size(2);
+  }
+
+  /** Number of real (non-virtual) positions cached: what the caller's attention mask covers. */
+  public long realLength() {
+    return length() - virtualLength;
   }
 
   /**
@@ -43,8 +55,16 @@ public final class KvCache implements AutoCloseable {
 
   /** Records the virtual positions added by the first forward pass. */
   void setVirtual(long length, Tensor mask) {
+    setVirtualMask(length, mask == null ? null : mask.copy());
+  }
+
+  /** Replaces the virtual length and row mask (taken into the cache's ownership), freeing the old mask. */
+  private void setVirtualMask(long length, Tensor mask) {
+    if (virtualMask != null) {
+      virtualMask.close();
+    }
     virtualLength = length;
-    virtualMask = mask == null ? null : mask.copy().retain();
+    virtualMask = mask == null ? null : mask.retain();
   }
 
   /** Whether {@code layer} has nothing cached yet. */
@@ -55,11 +75,7 @@ public final class KvCache implements AutoCloseable {
   /** Frees the cached tensors; the cache is empty afterwards. */
   @Override
   public void close() {
-    if (virtualMask != null) {
-      virtualMask.close();
-      virtualMask = null;
-    }
-    virtualLength = 0;
+    setVirtualMask(0, null);
     for (int i = 0; i < keys.length; i++) {
       if (keys[i] != null) {
         keys[i].close();
@@ -100,7 +116,6 @@ public final class KvCache implements AutoCloseable {
    * @throws IllegalArgumentException if the list is empty or names a row outside [0, rows())
    */
   public void keepRows(long[] rows) {
-    checkNoVirtualPositions();
     long n = rows();
     if (rows.length == 0) {
       throw new IllegalArgumentException("keepRows needs at least one row; close() the cache to drop all");
@@ -113,19 +128,22 @@ public final class KvCache implements AutoCloseable {
     try (Scope scope = Scope.open()) {
       Tensor index = Tensor.ofLongs(rows, rows.length);
       replaceAll(t -> t.indexSelect(0, index));
+      if (virtualMask != null) {
+        setVirtualMask(virtualLength, virtualMask.indexSelect(0, index));
+      }
     }
   }
 
   /**
-   * Appends the rows of {@code other} after this cache's rows and empties {@code other}. The
-   * shorter of the two is padded on the left with zero keys and values, so every row keeps its
-   * positions right-aligned: the caller's attention mask must mark the padding 0 (positions are
-   * counted from the mask, so a row's positions do not change).
+   * Appends the rows of {@code other} after this cache's rows and empties {@code other}. In each
+   * block the shorter of the two is padded on the left with zero keys and values, so every row
+   * keeps its positions right-aligned: the padding of the virtual block is masked by the cache, and
+   * the caller's attention mask must mark the padding of the real block 0 (positions are counted
+   * from the masks, so a row's positions do not change).
    *
    * @throws IllegalArgumentException if {@code other} is this cache or has another layer count
    */
   public void appendRows(KvCache other) {
-    checkNoVirtualPositions();
     if (other == this) {
       throw new IllegalArgumentException("cannot append a cache to itself");
     }
@@ -141,39 +159,50 @@ public final class KvCache implements AutoCloseable {
       System.arraycopy(other.values, 0, values, 0, values.length);
       Arrays.fill(other.keys, null);
       Arrays.fill(other.values, null);
+      setVirtualMask(0, null);
+      virtualLength = other.virtualLength; // the mask, retained already, changes owner
+      virtualMask = other.virtualMask;
+      other.virtualMask = null;
+      other.virtualLength = 0;
       return;
     }
-    long length = Math.max(length(), other.length());
+    long virtual = Math.max(virtualLength, other.virtualLength);
+    long real = Math.max(realLength(), other.realLength());
     try (Scope scope = Scope.open()) {
+      boolean allRowsUseAll = virtualLength == other.virtualLength && virtualMask == null && other.virtualMask == null;
+      Tensor mask = virtual == 0 || allRowsUseAll ? null : Tensor.cat(0, rowMask(virtual), other.rowMask(virtual));
       for (int i = 0; i < keys.length; i++) {
-        Tensor k = Tensor.cat(0, padLeft(keys[i], length), padLeft(other.keys[i], length)).retain();
-        Tensor v = Tensor.cat(0, padLeft(values[i], length), padLeft(other.values[i], length)).retain();
+        Tensor k = Tensor.cat(0, align(keys[i], virtualLength, virtual, real),
+            align(other.keys[i], other.virtualLength, virtual, real)).retain();
+        Tensor v = Tensor.cat(0, align(values[i], virtualLength, virtual, real),
+            align(other.values[i], other.virtualLength, virtual, real)).retain();
         keys[i].close();
         values[i].close();
         keys[i] = k;
         values[i] = v;
       }
+      setVirtualMask(virtual, mask);
     }
     other.close();
   }
 
   /**
-   * Removes the first {@code positions} cached positions of every row: positions that the
-   * attention mask hides in every row (left padding left behind by rows that were dropped).
+   * Removes the first {@code positions} real positions of every row: positions that the attention
+   * mask hides in every row (left padding left behind by rows that were dropped). The virtual
+   * positions stay.
    *
-   * @throws IllegalArgumentException unless {@code 0 <= positions < length()}
+   * @throws IllegalArgumentException unless {@code 0 <= positions < realLength()}
    */
   public void dropLeading(long positions) {
-    checkNoVirtualPositions();
-    long length = length();
-    if (positions < 0 || (positions > 0 && positions >= length)) {
-      throw new IllegalArgumentException("can drop 0 to " + (length - 1) + " leading positions, not " + positions);
+    long real = realLength();
+    if (positions < 0 || (positions > 0 && positions >= real)) {
+      throw new IllegalArgumentException("can drop 0 to " + (real - 1) + " leading positions, not " + positions);
     }
     if (positions == 0) {
       return;
     }
     try (Scope scope = Scope.open()) {
-      replaceAll(t -> t.narrow(2, positions, length - positions).contiguous());
+      replaceAll(t -> Tensor.cat(2, t.narrow(2, 0, virtualLength), t.narrow(2, virtualLength + positions, real - positions)));
     }
   }
 
@@ -189,25 +218,28 @@ public final class KvCache implements AutoCloseable {
     }
   }
 
-  /** [B, H, T, D] → [B, H, length, D] with zeros in front. */
-  private static Tensor padLeft(Tensor t, long length) {
-    long missing = length - t.size(2);
-    if (missing == 0) {
+  /**
+   * [B, H, v + r, D] with {@code v} virtual positions → [B, H, virtual + real, D]: each block
+   * padded with zeros in front.
+   */
+  private static Tensor align(Tensor t, long v, long virtual, long real) {
+    long r = t.size(2) - v;
+    if (v == virtual && r == real) {
       return t;
     }
-    long[] shape = t.shape();
-    shape[2] = missing;
-    return Tensor.cat(2, Tensor.zeros(t.dtype(), shape), t);
+    return Tensor.cat(2, zeros(t, virtual - v), t.narrow(2, 0, v), zeros(t, real - r), t.narrow(2, v, r));
   }
 
-  /**
-   * Row surgery does not yet carry virtual positions (prefix/prompt methods) along; refuse rather
-   * than mis-align them.
-   */
-  private void checkNoVirtualPositions() {
-    if (virtualLength > 0) {
-      throw new IllegalStateException("this cache holds " + virtualLength
-          + " virtual positions (prefix or prompt adapters); adding or removing rows is not supported for them yet");
-    }
+  /** Zero keys or values for {@code positions} positions of {@code like}'s rows: [B, H, positions, D]. */
+  private static Tensor zeros(Tensor like, long positions) {
+    long[] shape = like.shape();
+    shape[2] = positions;
+    return Tensor.zeros(like.dtype(), shape);
+  }
+
+  /** Which rows use which of {@code virtual} virtual positions after left-padding this cache's: bool [B, virtual]. */
+  private Tensor rowMask(long virtual) {
+    Tensor own = virtualMask != null ? virtualMask : Tensor.ones(DType.BOOL, rows(), virtualLength);
+    return virtual == virtualLength ? own : Tensor.cat(1, Tensor.zeros(DType.BOOL, rows(), virtual - virtualLength), own);
   }
 }

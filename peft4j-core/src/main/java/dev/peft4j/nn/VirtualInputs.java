@@ -94,16 +94,19 @@ public final class VirtualInputs {
     }
     long queries = stripped + t;
     long keys = past + queries;
-    if (keys > contextLength) {
-      throw new IllegalArgumentException("sequence of " + (keys - virtualLength) + " tokens after "
-          + virtualLength + " virtual positions (prefix and virtual tokens) is " + keys
-          + " positions, longer than the model's context length " + contextLength);
-    }
     Tensor keyMask = null;
     if (attentionMask != null || virtualMask != null) {
       Tensor real = attentionMask != null ? attentionMask.to(DType.I64) : Tensor.ones(DType.I64, b, keys - virtualLength);
       keyMask = virtualLength == 0 ? real
           : Tensor.cat(1, virtualMask != null ? virtualMask.to(DType.I64) : Tensor.ones(DType.I64, b, virtualLength), real);
+    }
+    // the most positions one row attends to: masked positions (padding, virtual positions of other
+    // rows' adapters in a mixed batch) take no position id
+    long attended = keys <= contextLength || keyMask == null ? keys : (long) keyMask.sum(1, false).max().item();
+    if (attended > contextLength) {
+      throw new IllegalArgumentException("sequence of " + (attended - virtualLength) + " tokens after "
+          + virtualLength + " virtual positions (prefix and virtual tokens) is " + attended
+          + " positions, longer than the model's context length " + contextLength);
     }
     return new VirtualInputs(embeddings, keyMask, b, queries, keys, stripped, virtualLength);
   }

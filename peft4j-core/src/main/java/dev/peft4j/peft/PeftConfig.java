@@ -21,11 +21,12 @@ public interface PeftConfig {
   java.util.List<String> modulesToSave();
 
   /**
-   * Whether the method adds virtual positions to the sequence: keys and values in front of the
-   * attention's (prefix tuning) or tokens in front of the input (prompt tuning, P-tuning).
+   * How many positions the method puts in front of a sequence (prefix keys/values or virtual
+   * tokens); they count against the model's context length. 0 for methods that change weights or
+   * layers.
    */
-  default boolean addsVirtualPositions() {
-    return false;
+  default int virtualPositions() {
+    return 0;
   }
 
   /** Every field Hugging Face PEFT writes for this method, by its JSON name. */

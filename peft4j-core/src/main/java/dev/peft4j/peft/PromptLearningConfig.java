@@ -20,8 +20,8 @@ public interface PromptLearningConfig extends PeftConfig {
   boolean inferenceMode();
 
   @Override
-  default boolean addsVirtualPositions() {
-    return true;
+  default int virtualPositions() {
+    return numVirtualTokens();
   }
 
   /** The keys of PEFT's {@code PromptLearningConfig.to_dict()}, to which each method adds its own. */

@@ -68,7 +68,7 @@ final class RequestParser {
       throw ApiException.badRequest("Only n=1 is supported, got " + root.get("n"), "n");
     }
     long[] prompt = chat ? chatPrompt(root) : completionPrompt(root);
-    int tokens = maxTokens(root, chat, prompt.length);
+    int tokens = maxTokens(root, chat, prompt.length, adapters.virtualPositions(adapter));
     double temperature = number(root, "temperature", 1.0, 0, 2);
     double topP = number(root, "top_p", 1.0, 0, 1);
     List<String> stop = stop(root);
@@ -172,16 +172,19 @@ final class RequestParser {
   }
 
   /**
-   * {@code max_tokens}: at most the server's limit, and the prompt plus it must fit the context.
-   * Default: OpenAI's 16 for completions, as many as fit (up to the limit) for chat.
+   * {@code max_tokens}: at most the server's limit, and the adapter's virtual positions, the prompt
+   * and it must fit the context. Default: OpenAI's 16 for completions, as many as fit (up to the
+   * limit) for chat.
    */
-  private int maxTokens(JsonNode root, boolean chat, int promptLength) {
+  private int maxTokens(JsonNode root, boolean chat, int promptLength, int virtualPositions) {
     String field = chat && !root.hasNonNull("max_tokens") && root.hasNonNull("max_completion_tokens")
         ? "max_completion_tokens" : "max_tokens";
-    long room = contextLength - promptLength;
+    long room = contextLength - virtualPositions - promptLength;
+    String prompt = "the prompt has " + promptLength
+        + (virtualPositions == 0 ? "" : " after the adapter's " + virtualPositions + " virtual positions");
     if (room < 1) {
-      throw ApiException.badRequest("The prompt has " + promptLength + " tokens; this model's context length is "
-          + contextLength + " tokens, which leaves no room for a completion", chat ? "messages" : "prompt");
+      throw ApiException.badRequest("This model's context length is " + contextLength + " tokens; " + prompt
+          + ", which leaves no room for a completion", chat ? "messages" : "prompt");
     }
     if (!root.hasNonNull(field)) {
       return (int) Math.min(chat ? maxTokens : Math.min(DEFAULT_COMPLETION_TOKENS, maxTokens), room);
@@ -196,8 +199,8 @@ final class RequestParser {
           + maxTokens, field);
     }
     if (tokens > room) {
-      throw ApiException.badRequest("This model's context length is " + contextLength + " tokens; the prompt has "
-          + promptLength + " and " + field + " asks for " + tokens + " more", field);
+      throw ApiException.badRequest("This model's context length is " + contextLength + " tokens; " + prompt
+          + " and " + field + " asks for " + tokens + " more", field);
     }
     return tokens;
   }

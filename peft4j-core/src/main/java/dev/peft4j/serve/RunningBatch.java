@@ -87,7 +87,7 @@ final class RunningBatch implements AutoCloseable {
     if (!rows.isEmpty()) {
       stats.joinsIntoRunningBatch.incrementAndGet();
     }
-    long length = cache == null ? 0 : cache.length();
+    long length = cache == null ? 0 : cache.realLength();
     long merged = Math.max(length, longest);
     rows.forEach(row -> row.pad += merged - length);
     for (int r = 0; r < jobs.size(); r++) {
@@ -108,7 +108,7 @@ final class RunningBatch implements AutoCloseable {
 
   /** Decodes one token for every row. */
   void step() {
-    long length = cache.length();
+    long length = cache.realLength();
     long[] ids = new long[rows.size()];
     long[] pads = new long[rows.size()];
     for (int r = 0; r < rows.size(); r++) {

@@ -8,6 +8,7 @@ import dev.peft4j.peft.PeftModel;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +30,7 @@ final class ServedAdapters {
   private final PretrainedModel base;
   private final String baseName;
   private PeftModel peft; // null until the first adapter is loaded
-  private volatile List<String> served = List.of();
+  private volatile Map<String, Integer> served = Map.of(); // name → virtual positions, in load order
   private final Map<String, CompletableFuture<Void>> removing = new LinkedHashMap<>();
 
   ServedAdapters(PretrainedModel base, String baseName) {
@@ -45,13 +46,21 @@ final class ServedAdapters {
   List<String> modelIds() {
     List<String> ids = new ArrayList<>();
     ids.add(baseName);
-    ids.addAll(served);
+    ids.addAll(served.keySet());
     return ids;
   }
 
   /** Adapters served now. */
   List<String> adapterNames() {
-    return served;
+    return List.copyOf(served.keySet());
+  }
+
+  /**
+   * The positions {@code adapter} (as from {@link #resolve}) puts in front of a request's tokens
+   * (prefix, virtual tokens), which count against the context length; 0 for the base.
+   */
+  int virtualPositions(String adapter) {
+    return served.getOrDefault(adapter, 0);
   }
 
   /**
@@ -64,7 +73,7 @@ final class ServedAdapters {
     if (model.equals(baseName) || model.equals(PeftModel.BASE)) {
       return PeftModel.BASE;
     }
-    if (!served.contains(model)) {
+    if (!served.containsKey(model)) {
       throw ApiException.modelNotFound(model, modelIds());
     }
     return model;
@@ -72,15 +81,14 @@ final class ServedAdapters {
 
   /** Whether {@code adapter} (as from {@link #resolve}) can still be run. */
   boolean runnable(String adapter) {
-    return adapter.equals(PeftModel.BASE) || served.contains(adapter);
+    return adapter.equals(PeftModel.BASE) || served.containsKey(adapter);
   }
 
   /**
    * Loads the adapter in {@code dir} as {@code name}. Scheduler thread only.
    *
    * @throws ApiException 400 for an invalid name or an adapter that cannot be mixed per row
-   *     (modules_to_save) or that adds virtual positions (prefix/prompt tuning, P-tuning), 409 for
-   *     a name already in use
+   *     (modules_to_save), 409 for a name already in use
    * @throws IOException if the files are missing, malformed or do not fit the base model
    */
   void load(String name, Path dir) throws IOException {
@@ -88,7 +96,7 @@ final class ServedAdapters {
       throw ApiException.badRequest("The adapter name '" + name
           + "' must be 1-64 letters, digits, '_' or '-', starting with a letter or digit", "name");
     }
-    if (name.equals(baseName) || name.equals(PeftModel.BASE) || served.contains(name) || removing.containsKey(name)) {
+    if (name.equals(baseName) || name.equals(PeftModel.BASE) || served.containsKey(name) || removing.containsKey(name)) {
       throw new ApiException(409, "invalid_request_error", "The name '" + name + "' is already in use", "name",
           "name_taken");
     }
@@ -98,19 +106,14 @@ final class ServedAdapters {
       throw ApiException.badRequest("The adapter in " + dir + " has modules_to_save "
           + modulesToSave + ", which cannot be mixed per row in a batch", "path");
     }
-    if (saved.config().addsVirtualPositions()) {
-      throw ApiException.badRequest("The adapter in " + dir + " is " + saved.config().peftType()
-          + ", which adds virtual positions to the sequence; continuous batching cannot yet move those between"
-          + " batches, so the server runs LoRA, bottleneck and LLaMA-Adapter adapters", "path");
-    }
     if (peft == null) {
       peft = firstAdapter(name, dir, saved);
     } else {
       peft.loadAdapter(dir, name);
     }
-    List<String> names = new ArrayList<>(served);
-    names.add(name);
-    served = List.copyOf(names);
+    Map<String, Integer> names = new LinkedHashMap<>(served);
+    names.put(name, saved.config().virtualPositions());
+    served = Collections.unmodifiableMap(names);
   }
 
   /**
@@ -144,12 +147,12 @@ final class ServedAdapters {
    * @throws ApiException 404 if it is not served
    */
   CompletableFuture<Void> unload(String name) {
-    if (!served.contains(name)) {
-      throw ApiException.notFound("no adapter named '" + name + "' is served; served: " + served);
+    if (!served.containsKey(name)) {
+      throw ApiException.notFound("no adapter named '" + name + "' is served; served: " + served.keySet());
     }
-    List<String> names = new ArrayList<>(served);
+    Map<String, Integer> names = new LinkedHashMap<>(served);
     names.remove(name);
-    served = List.copyOf(names);
+    served = Collections.unmodifiableMap(names);
     CompletableFuture<Void> done = new CompletableFuture<>();
     removing.put(name, done);
     return done;

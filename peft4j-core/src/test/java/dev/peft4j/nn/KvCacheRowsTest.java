@@ -62,6 +62,65 @@ class KvCacheRowsTest {
     }
   }
 
+  /**
+   * Virtual positions (prefix, virtual tokens) lead each row; appending aligns the virtual and the
+   * real blocks separately, each padded on its left, and the row mask of the virtual block follows
+   * the rows through append and keep; dropLeading cuts real positions only.
+   */
+  @Test
+  void virtualPositionsStayAlignedThroughAppendKeepAndDropLeading() {
+    try (KvCache running = cache(2, 3, 0); KvCache joining = cache(1, 5, 1000)) {
+      running.setVirtual(1, Tensor.ofLongs(new long[] {1, 0}, 2, 1).ne(0)); // row 1 uses no virtual position
+      joining.setVirtual(2, null);                                          // every row uses both
+      running.appendRows(joining);
+      assertThat(running.virtualLength()).isEqualTo(2);
+      assertThat(running.realLength()).isEqualTo(3);
+      assertThat(joining.length()).as("emptied").isZero();
+      assertThat(joining.virtualLength()).isZero();
+      // [virtual padding, virtual | real padding, real]
+      assertThat(keys(running)).isDeepEqualTo(new float[][] {
+          {0, 1, 0, 2, 3}, {0, 101, 0, 102, 103}, {1001, 1002, 1003, 1004, 1005}});
+      assertThat(virtualMask(running)).isDeepEqualTo(new boolean[][] {{false, true}, {false, false}, {true, true}});
+
+      running.keepRows(new long[] {2, 0});
+      assertThat(keys(running)).isDeepEqualTo(new float[][] {{1001, 1002, 1003, 1004, 1005}, {0, 1, 0, 2, 3}});
+      assertThat(virtualMask(running)).isDeepEqualTo(new boolean[][] {{true, true}, {false, true}});
+
+      running.dropLeading(1);
+      assertThat(keys(running)).isDeepEqualTo(new float[][] {{1001, 1002, 1004, 1005}, {0, 1, 2, 3}});
+      assertThat(running.virtualLength()).isEqualTo(2);
+      assertThat(running.realLength()).isEqualTo(2);
+      assertThatThrownBy(() -> running.dropLeading(2)).hasMessageContaining("can drop 0 to 1 leading positions, not 2");
+    }
+  }
+
+  @Test
+  void rowsThatAllUseEqualVirtualPositionsNeedNoMask() {
+    try (KvCache running = cache(1, 3, 0); KvCache joining = cache(1, 2, 1000); KvCache empty = new KvCache(1)) {
+      running.setVirtual(1, null);
+      joining.setVirtual(1, null);
+      running.appendRows(joining);
+      assertThat(keys(running)).isDeepEqualTo(new float[][] {{1, 2, 3}, {1001, 0, 1002}});
+      assertThat(running.virtualMask()).isNull();
+
+      empty.appendRows(running);
+      assertThat(empty.virtualLength()).isEqualTo(1);
+      assertThat(keys(empty)).isDeepEqualTo(new float[][] {{1, 2, 3}, {1001, 0, 1002}});
+      assertThat(running.virtualLength()).isZero();
+    }
+  }
+
+  /** The virtual block's row mask as [rows][virtualLength]. */
+  private static boolean[][] virtualMask(KvCache cache) {
+    long[] flat = cache.virtualMask().to(dev.peft4j.tensor.DType.I64).toLongArray();
+    int v = (int) cache.virtualLength();
+    boolean[][] out = new boolean[(int) cache.rows()][v];
+    for (int i = 0; i < flat.length; i++) {
+      out[i / v][i % v] = flat[i] != 0;
+    }
+    return out;
+  }
+
   @Test
   void appendingToAnEmptyCacheTakesTheOthersTensors() {
     try (KvCache empty = new KvCache(1); KvCache other = cache(2, 2, 0)) {

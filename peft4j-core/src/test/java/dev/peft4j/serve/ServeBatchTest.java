@@ -44,37 +44,65 @@ class ServeBatchTest {
 
   @Test
   void rowsJoiningAndLeavingAtStepBoundariesEqualEachRunAlone() throws Exception {
+    ServerStats stats = runInWaves(ServeFixture.ADAPTERS,
+        List.of(job("a", "Hello there", 20), job(PeftModel.BASE, "Hi", 6)),
+        List.of(job("b", "A much longer prompt than the others", 12), job("c", "x", 25), job("a", "Hello there", 9)),
+        List.of(job("c", "Late arrival", 10)));
+    assertThat(stats.joinsIntoRunningBatch.get()).isEqualTo(2);
+    assertThat(stats.mixedSteps.get()).isPositive();
+    // the adapters matter: "a" on "Hello there" differs from the base
+    assertThat(fixture.offline("a", "Hello there", 20).text()).isNotEqualTo(fixture.offline(null, "Hello there", 20).text());
+  }
+
+  /**
+   * Prefix and prompt tuning put virtual positions in front of a row's tokens: rows with 4, 3 and
+   * none join a running batch whose cache holds other lengths, and each still produces what it
+   * produces alone.
+   */
+  @Test
+  void rowsWithVirtualPositionsJoinAndLeaveAsWell() throws Exception {
+    List<String> names = new ArrayList<>(ServeFixture.VIRTUAL_ADAPTERS);
+    names.add("a");
+    ServerStats stats = runInWaves(names,
+        List.of(job("prefix", "Hello there", 14), job(PeftModel.BASE, "Hi", 5)),
+        List.of(job("prompt", "A much longer prompt than the others", 12), job("a", "x", 20),
+            job("prefix", "Hi", 4)),
+        List.of(job("prompt", "Late", 9), job(PeftModel.BASE, "Late arrival", 7)));
+    assertThat(stats.joinsIntoRunningBatch.get()).isEqualTo(2);
+    assertThat(stats.mixedSteps.get()).isPositive();
+    for (String adapter : ServeFixture.VIRTUAL_ADAPTERS) {
+      assertThat(fixture.offline(adapter, "Hello there", 14).text()).as(adapter + " matters")
+          .isNotEqualTo(fixture.offline(null, "Hello there", 14).text());
+    }
+  }
+
+  /**
+   * Runs the waves of jobs through one running batch (3 steps after the first wave, 8 after the
+   * second, then to the end) and checks every job's answer against offline generation alone.
+   */
+  @SafeVarargs
+  private static ServerStats runInWaves(List<String> adapterNames, List<Job>... waves) throws Exception {
     PretrainedModel model = fixture.loadBase();
     ServedAdapters adapters = new ServedAdapters(model, "tiny");
-    for (String name : ServeFixture.ADAPTERS) {
+    for (String name : adapterNames) {
       adapters.load(name, fixture.adapterDirs().get(name));
     }
     ServerStats stats = new ServerStats();
     List<Job> all = new ArrayList<>();
+    int[] stepsAfter = {3, 8};
     try (Engine.GradGuard noGrad = Engine.noGrad();
         RunningBatch batch = new RunningBatch((CausalLm) model, adapters, stats)) {
-      List<Job> first = List.of(job("a", "Hello there", 20), job(PeftModel.BASE, "Hi", 6));
-      all.addAll(first);
-      batch.join(first);
-      for (int i = 0; i < 3; i++) {
-        batch.step();
+      for (int w = 0; w < waves.length; w++) {
+        all.addAll(waves[w]);
+        batch.join(waves[w]);
+        for (int i = 0; i < (w < stepsAfter.length ? stepsAfter[w] : 0) && !batch.isEmpty(); i++) {
+          batch.step();
+        }
       }
-      List<Job> second = List.of(job("b", "A much longer prompt than the others", 12), job("c", "x", 25),
-          job("a", "Hello there", 9));
-      all.addAll(second);
-      batch.join(second);
-      for (int i = 0; i < 8; i++) {
-        batch.step();
-      }
-      List<Job> third = List.of(job("c", "Late arrival", 10));
-      all.addAll(third);
-      batch.join(third);
       while (!batch.isEmpty()) {
         batch.step();
       }
     }
-    assertThat(stats.joinsIntoRunningBatch.get()).isEqualTo(2);
-    assertThat(stats.mixedSteps.get()).isPositive();
     for (Job job : all) {
       GenerationResult expected = fixture.offline(job.request().adapter(), job.request().prompt(),
           job.request().maxTokens());
@@ -86,7 +114,6 @@ class ServeBatchTest {
       assertThat(finished.reason()).isEqualTo(expected.finishReason());
       assertThat(finished.completionTokens()).isEqualTo(expected.ids().length);
     }
-    // the adapters matter: "a" on "Hello there" differs from the base
-    assertThat(fixture.offline("a", "Hello there", 20).text()).isNotEqualTo(fixture.offline(null, "Hello there", 20).text());
+    return stats;
   }
 }

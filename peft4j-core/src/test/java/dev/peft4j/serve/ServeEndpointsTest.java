@@ -124,7 +124,7 @@ class ServeEndpointsTest {
   void modelsAreListedAndFoundById() throws Exception {
     JsonNode list = ok(client.get("/v1/models"));
     assertThat(list.get("object").asText()).isEqualTo("list");
-    assertThat(list.get("data")).extracting(m -> m.get("id").asText()).containsExactly("tiny-llama", "a", "b", "c");
+    assertThat(list.get("data")).extracting(m -> m.get("id").asText()).containsExactly("tiny-llama", "a", "b", "c", "prefix", "prompt");
     assertThat(list.get("data").get(0).has("parent")).isFalse();
     assertThat(list.get("data").get(1).get("parent").asText()).isEqualTo("tiny-llama");
     assertThat(list.get("data").get(1).get("object").asText()).isEqualTo("model");

@@ -11,12 +11,16 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftModel;
+import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.lora.LoraConfig;
+import dev.peft4j.peft.prefix.PrefixTuningConfig;
+import dev.peft4j.peft.prompt.PromptTuningConfig;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.testing.TinyCheckpoint;
 import dev.peft4j.text.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,13 +28,15 @@ import java.util.Map;
 
 /**
  * A served model for tests: a tiny "lively" LLaMA with a byte-level tokenizer (id = UTF-8 byte,
- * 256 = EOS) and three random-init LoRA adapters saved to disk ({@code a}, {@code b}, {@code c}),
- * plus offline greedy generation with each, to compare the server's answers with. Public for the
- * CLI tests.
+ * 256 = EOS), three random-init LoRA adapters saved to disk ({@code a}, {@code b}, {@code c}) and
+ * two that add virtual positions ({@code prefix}, {@code prompt}), plus offline greedy generation
+ * with each, to compare the server's answers with. Public for the CLI tests.
  */
 public final class ServeFixture {
   /** The adapter names, each with different targets and ranks. */
   public static final List<String> ADAPTERS = List.of("a", "b", "c");
+  /** Prefix tuning (4 positions) and prompt tuning (3 virtual tokens). */
+  public static final List<String> VIRTUAL_ADAPTERS = List.of("prefix", "prompt");
 
   private final Path modelDir;
   private final Map<String, Path> adapterDirs = new LinkedHashMap<>();
@@ -47,15 +53,19 @@ public final class ServeFixture {
     TestModels.lively(TinyCheckpoint.llama().config("vocab_size", ByteTokenizer.VOCAB)
         .config("max_position_embeddings", 256)).writeTo(f.modelDir);
     ByteTokenizer.create(f.modelDir).close();
-    LoraConfig[] configs = {
+    PeftConfig[] configs = {
         lora(4, "q_proj", "v_proj"),
         lora(2, "k_proj", "o_proj", "down_proj"),
-        LoraConfig.builder().r(8).loraAlpha(64).init(LoraConfig.LoraInit.RANDOM).allLinear().build()};
+        LoraConfig.builder().r(8).loraAlpha(64).init(LoraConfig.LoraInit.RANDOM).allLinear().build(),
+        PrefixTuningConfig.builder().numVirtualTokens(4).build(),
+        PromptTuningConfig.builder().numVirtualTokens(3).build()};
+    List<String> names = new ArrayList<>(ADAPTERS);
+    names.addAll(VIRTUAL_ADAPTERS);
     for (int i = 0; i < configs.length; i++) {
       Engine.manualSeed(100 + i);
-      Path out = dir.resolve("adapter-" + ADAPTERS.get(i));
+      Path out = dir.resolve("adapter-" + names.get(i));
       Peft.wrap(f.loadBase(), configs[i]).save(out);
-      f.adapterDirs.put(ADAPTERS.get(i), out);
+      f.adapterDirs.put(names.get(i), out);
     }
     return f;
   }

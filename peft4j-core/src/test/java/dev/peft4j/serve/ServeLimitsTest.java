@@ -91,11 +91,14 @@ class ServeLimitsTest {
       long[] longPrompt = LongStream.range(0, 240).map(i -> 'a' + i % 26).toArray();
       assertError(client.post("/v1/completions", ServeClient.body("model", "a", "prompt", longPrompt,
           "max_tokens", 20)), 400, "max_tokens", "context length is 256 tokens; the prompt has 240");
+      // prefix tuning's 4 positions count too: 240 + 12 fits the context without them, not with them
+      assertError(client.post("/v1/completions", ServeClient.body("model", "prefix", "prompt", longPrompt,
+          "max_tokens", 13)), 400, "max_tokens", "the prompt has 240 after the adapter's 4 virtual positions");
       assertError(client.post("/v1/chat/completions", ServeClient.body("model", "a", "messages", List.of())), 400,
           "messages", "non-empty array");
 
       ServeClient.Reply unknown = client.post("/v1/completions", ServeClient.body("model", "zz", "prompt", "hi"));
-      assertError(unknown, 404, "model", "The model 'zz' does not exist; this server serves [tiny-llama, a, b, c]");
+      assertError(unknown, 404, "model", "The model 'zz' does not exist; this server serves [tiny-llama, a, b, c, prefix, prompt]");
       assertThat(unknown.json().get("error").get("code").asText()).isEqualTo("model_not_found");
       ServeClient.Reply wrongMethod = client.get("/v1/completions");
       assertError(wrongMethod, 405, null, "Use POST");

@@ -73,12 +73,13 @@ public record ConfigUnion(List<PeftConfig> parts, String name) implements PeftCo
     return parts.get(0).baseModelNameOrPath();
   }
 
-  /** The union of the parts' modules_to_save, or null if none has any. */
+  /** The parts' virtual positions, one block after another. */
   @Override
-  public boolean addsVirtualPositions() {
-    return parts.stream().anyMatch(PeftConfig::addsVirtualPositions);
+  public int virtualPositions() {
+    return parts.stream().mapToInt(PeftConfig::virtualPositions).sum();
   }
 
+  /** The union of the parts' modules_to_save, or null if none has any. */
   @Override
   public List<String> modulesToSave() {
     List<String> all = new ArrayList<>();

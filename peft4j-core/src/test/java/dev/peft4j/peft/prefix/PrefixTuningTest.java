@@ -198,6 +198,32 @@ class PrefixTuningTest {
     }
   }
 
+  /**
+   * The context limit counts what one row attends to: a row of 64 tokens without the prefix and a
+   * row with the prefix and fewer tokens share a batch of 10 + 64 key positions (context 64).
+   */
+  @Test
+  void aMixedBatchFitsWhenEveryRowFitsTheContext() throws Exception {
+    PeftModel peft = Peft.wrap(load(TinyCheckpoint.gpt2(), "ctx"), config(10)); // n_positions 64
+    long[] full = new long[64];
+    long[] padded = new long[64];
+    long[] fullMask = new long[64];
+    long[] paddedMask = new long[64];
+    for (int t = 0; t < 64; t++) {
+      full[t] = 5 + t % 20;
+      fullMask[t] = 1;
+      padded[t] = t < 10 ? 0 : 5 + t % 20;
+      paddedMask[t] = t < 10 ? 0 : 1;
+    }
+    try (var mixed = peft.perRowAdapters(List.of(PeftModel.BASE, PeftModel.DEFAULT_ADAPTER));
+        Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      Tensor out = peft.causalLm().forward(batch(full, padded), batch(fullMask, paddedMask), null);
+      assertThat(out.shape()).containsExactly(2, 64, 64);
+      assertThatThrownBy(() -> peft.causalLm().forward(batch(full, full), batch(fullMask, fullMask), null))
+          .hasMessageContaining("74 positions, longer than the model's context length 64");
+    }
+  }
+
   @Test
   void badInputsAreClearErrors() throws Exception {
     CausalLm model = Peft.wrap(load(TinyCheckpoint.gpt2(), "g"), config(10)).causalLm(); // n_positions 64
