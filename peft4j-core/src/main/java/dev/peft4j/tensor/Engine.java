@@ -24,7 +24,11 @@ public final class Engine {
       } catch (UnsatisfiedLinkError | RuntimeException e) {
         throw new EngineException("could not load the libtorch natives: " + e.getMessage(), e);
       }
-      if (System.getenv("OPENBLAS_NUM_THREADS") == null) {
+      String blasThreads = System.getenv("OPENBLAS_NUM_THREADS");
+      if (blasThreads != null && blasThreads.matches("[1-9][0-9]{0,3}")) {
+        // the caller's choice; told to the presets too, whose blas_get_num_threads knows only what was set
+        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(Integer.parseInt(blasThreads));
+      } else {
         // libtorch calls BLAS from inside its own OpenMP parallel regions (flash attention's
         // block matmuls, for one), and OpenBLAS's pthread pool then spins against libtorch's
         // threads. On 2 cores, 2 BLAS threads were at best 1.4x faster per training step (on an
