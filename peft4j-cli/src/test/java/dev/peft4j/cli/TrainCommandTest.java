@@ -122,8 +122,11 @@ class TrainCommandTest {
     Path killed = dir.resolve("killed");
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), "-Dpeft4j.threads=" + dev.peft4j.tensor.Engine.threads(),
-        "dev.peft4j.cli.Peft4j"));
+        "-cp", System.getProperty("java.class.path"), "-Dpeft4j.threads=" + dev.peft4j.tensor.Engine.threads()));
+    if (dev.peft4j.tensor.Engine.usesMkl()) {
+      command.add("-Dorg.bytedeco.openblas.load=mkl_rt"); // the same BLAS as this JVM, or the runs round differently
+    }
+    command.add("dev.peft4j.cli.Peft4j");
     command.addAll(List.of(train(killed, "--max-steps", "60")));
     Process process = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(dir.resolve("killed.log").toFile()).start();

@@ -19,15 +19,28 @@ public final class Engine {
       if (loaded) {
         return;
       }
+      if (usesMkl() && !String.valueOf(System.getenv("LD_PRELOAD")).contains("libiomp5")) {
+        // MKL's threaded layer needs Intel's OpenMP loaded before it, else the JVM dies on an
+        // unresolved symbol; preloaded, it is the OpenMP runtime of libtorch too
+        throw new EngineException("org.bytedeco.openblas.load=mkl_rt needs MKL's OpenMP runtime preloaded:"
+            + " run through bin/peft4j (built with mvn -Pmkl) or set LD_PRELOAD to its libiomp5.so");
+      }
       try {
         Loader.load(torch.class);
       } catch (UnsatisfiedLinkError | RuntimeException e) {
         throw new EngineException("could not load the libtorch natives: " + e.getMessage(), e);
       }
+      String threads = System.getProperty("peft4j.threads");
+      if (threads != null) {
+        torch.set_num_threads(Integer.parseInt(threads));
+      }
       String blasThreads = System.getenv("OPENBLAS_NUM_THREADS");
       if (blasThreads != null && blasThreads.matches("[1-9][0-9]{0,3}")) {
         // the caller's choice; told to the presets too, whose blas_get_num_threads knows only what was set
         org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(Integer.parseInt(blasThreads));
+      } else if (usesMkl()) {
+        // MKL threads on the same OpenMP runtime as libtorch, which runs nested regions serially
+        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(torch.get_num_threads());
       } else {
         // libtorch calls BLAS from inside its own OpenMP parallel regions (flash attention's
         // block matmuls, for one), and OpenBLAS's pthread pool then spins against libtorch's
@@ -38,12 +51,17 @@ public final class Engine {
         // GOMP_SPINCOUNT=20000 (set by bin/peft4j) lets libtorch's idle threads spin only briefly.
         org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
       }
-      String threads = System.getProperty("peft4j.threads");
-      if (threads != null) {
-        torch.set_num_threads(Integer.parseInt(threads));
-      }
       loaded = true;
     }
+  }
+
+  /**
+   * Whether float32 matmuls run in Intel MKL instead of OpenBLAS: bytedeco's OpenBLAS presets load
+   * {@code mkl_rt} when {@code org.bytedeco.openblas.load} says so (what {@code bin/peft4j} does
+   * when built with {@code mvn -Pmkl}).
+   */
+  public static boolean usesMkl() {
+    return "mkl_rt".equals(System.getProperty("org.bytedeco.openblas.load"));
   }
 
   /** Sets the number of intra-op threads libtorch uses. */
