@@ -72,17 +72,20 @@ public final class CausalLmObjective implements TrainingObjective<Batch> {
   public double backward(Batch batch, int divisor, boolean checkpointing) {
     trainingMode.accept(true);
     Stages<Tensor> stages = model.stages(batch.inputIds(), batch.attentionMask());
-    LossBackward<Tensor> loss = new ChunkedCrossEntropy(model::logits, shiftedTargets(batch.labels()).reshape(-1),
-        ChunkedCrossEntropy.chunkPositions(model.vocabSize()));
+    ChunkedCrossEntropy loss = chunkedLoss(batch);
     return checkpointing ? GradientCheckpointing.backward(stages, loss, divisor) : loss.backward(stages.run(), divisor);
   }
 
+  /** The summed loss of the scored positions, from the hidden states a chunk at a time as in training. */
   @Override
   public EvalStats evaluate(Batch batch) {
     trainingMode.accept(false);
-    Tensor targets = batch.labels().narrow(1, 1, batch.labels().size(1) - 1);
-    long count = (long) targets.ne(IGNORE).sum().item();
-    return EvalStats.of(count == 0 ? 0 : shiftedLoss(batch).item() * count, count);
+    return chunkedLoss(batch).sum(model.stages(batch.inputIds(), batch.attentionMask()).run());
+  }
+
+  private ChunkedCrossEntropy chunkedLoss(Batch batch) {
+    return new ChunkedCrossEntropy(model::logits, shiftedTargets(batch.labels()).reshape(-1),
+        ChunkedCrossEntropy.chunkPositions(model.vocabSize()));
   }
 
   @Override

@@ -59,50 +59,83 @@ final class ChunkedCrossEntropy implements LossBackward<Tensor> {
    */
   @Override
   public double backward(Tensor hidden, int divisor) {
-    long[] positions = scoredPositions();
-    long scored = positions.length;
-    if (scored == 0) {
+    Scored scored = scored(hidden);
+    if (scored == null) {
       return 0;
     }
-    Tensor index = Tensor.ofLongs(positions, scored);
-    Tensor selected = hidden.reshape(-1, hidden.size(hidden.dim() - 1)).indexSelect(0, index); // [S, hidden]
-    Tensor x = selected.detach().requiresGrad(true);
-    Tensor y = targets.indexSelect(0, index).unsqueeze(1); // [S, 1]
-    double loss = 0;
-    for (long from = 0; from < scored && Double.isFinite(loss); from += chunkPositions) {
-      long n = Math.min(chunkPositions, scored - from);
-      try (Scope scope = Scope.open()) {
-        loss += chunk(x.narrow(0, from, n), y.narrow(0, from, n), (double) scored * divisor) / scored;
+    Tensor x = scored.hidden().detach().requiresGrad(true);
+    double denominator = (double) scored.count() * divisor;
+    double loss = forEachChunk(x, scored, (logits, y) -> {
+      Tensor gradient;
+      double sum;
+      try (Engine.GradGuard g = Engine.noGrad()) {
+        Tensor z = logits.to(DType.F32);
+        Tensor logSumExp = z.logsumexp(1, true); // [n, 1]
+        sum = logSumExp.sub(z.gather(1, y)).sum().item();
+        gradient = z.sub(logSumExp).exp_() // softmax(z)
+            .scatterAdd_(1, y, Tensor.full(DType.F32, -1, y.size(0), 1)) // − onehot(y)
+            .mul_(1 / denominator);
       }
-    }
-    if (Double.isFinite(loss) && selected.requiresGrad()) {
-      selected.backward(x.grad());
+      if (Double.isFinite(sum)) {
+        logits.backward(gradient.to(logits.dtype()));
+      }
+      return sum;
+    }) / scored.count();
+    if (Double.isFinite(loss) && scored.hidden().requiresGrad()) {
+      scored.hidden().backward(x.grad());
     }
     return loss;
   }
 
-  /** Back-propagates one chunk's share of the loss; returns its summed (not averaged) loss. */
-  private double chunk(Tensor x, Tensor y, double denominator) {
-    Tensor logits = head.apply(x);
-    Tensor gradient;
-    double sum;
-    try (Engine.GradGuard g = Engine.noGrad()) {
+  /**
+   * The summed loss over the scored positions and how many there are, without gradients (for
+   * evaluation; call it under {@link Engine#noGrad}).
+   */
+  EvalStats sum(Tensor hidden) {
+    Scored scored = scored(hidden);
+    if (scored == null) {
+      return EvalStats.of(0, 0);
+    }
+    double sum = forEachChunk(scored.hidden(), scored, (logits, y) -> {
       Tensor z = logits.to(DType.F32);
-      Tensor logSumExp = z.logsumexp(1, true); // [n, 1]
-      sum = logSumExp.sub(z.gather(1, y)).sum().item();
-      gradient = z.sub(logSumExp).exp_() // softmax(z)
-          .scatterAdd_(1, y, Tensor.full(DType.F32, -1, y.size(0), 1)) // − onehot(y)
-          .mul_(1 / denominator);
-    }
-    if (Double.isFinite(sum)) {
-      logits.backward(gradient.to(logits.dtype()));
-    }
-    return sum;
+      return z.logsumexp(1, true).sub(z.gather(1, y)).sum().item();
+    });
+    return EvalStats.of(sum, scored.count());
   }
 
-  /** The row-major positions whose target is scored. */
-  private long[] scoredPositions() {
+  /** The scored positions' hidden states [S, hidden] (with the graph of {@code hidden}) and targets [S, 1]. */
+  private record Scored(Tensor hidden, Tensor targets, long count) {}
+
+  private Scored scored(Tensor hidden) {
     long[] all = targets.toLongArray();
-    return LongStream.range(0, all.length).filter(i -> all[(int) i] != IGNORE).toArray();
+    long[] positions = LongStream.range(0, all.length).filter(i -> all[(int) i] != IGNORE).toArray();
+    if (positions.length == 0) {
+      return null;
+    }
+    Tensor index = Tensor.ofLongs(positions, positions.length);
+    return new Scored(hidden.reshape(-1, hidden.size(hidden.dim() - 1)).indexSelect(0, index),
+        targets.indexSelect(0, index).unsqueeze(1), positions.length);
   }
+
+  /** One chunk's summed loss from its logits [n, vocab] and targets [n, 1] (and whatever else it does). */
+  @FunctionalInterface
+  private interface ChunkLoss {
+    double apply(Tensor logits, Tensor targets);
+  }
+
+  /**
+   * Runs the head on {@code x} [S, hidden] a chunk of positions at a time, each in its own scope,
+   * and adds up {@code loss} of the chunks; stops at the first non-finite one.
+   */
+  private double forEachChunk(Tensor x, Scored scored, ChunkLoss loss) {
+    double total = 0;
+    for (long from = 0; from < scored.count() && Double.isFinite(total); from += chunkPositions) {
+      long n = Math.min(chunkPositions, scored.count() - from);
+      try (Scope scope = Scope.open()) {
+        total += loss.apply(head.apply(x.narrow(0, from, n)), scored.targets().narrow(0, from, n));
+      }
+    }
+    return total;
+  }
+
 }

@@ -139,6 +139,19 @@ class ChunkedCrossEntropyTest {
     });
   }
 
+  @ParameterizedTest(name = "{0}, {1}")
+  @MethodSource("objectives")
+  void evaluationSumsWhatAutogradsMeanAverages(String architecture, String method, PeftConfig config) throws Exception {
+    CausalLmObjective objective = objective(architecture, config);
+    Batch batch = lmBatch();
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      EvalStats stats = objective.evaluate(batch);
+      double mean = objective.loss(batch).item(); // libtorch's cross_entropy over the [B, T, V] logits
+      assertThat(stats.count()).isEqualTo(12); // 16 positions but the 2 row ends and the 2 scored against padding
+      assertThat(stats.lossSum()).isCloseTo(mean * 12, within(RTOL * mean * 12));
+    }
+  }
+
   // ---------------------------------------------------------------- helpers
 
   private static Tensor targets() {
