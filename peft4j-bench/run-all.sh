@@ -16,7 +16,7 @@ commands=(
   "bin/peft4j bench train --matmul-precision medium --json"
   "bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
   "PEFT4J_JAVA_OPTS='-Xms1g -Xmx1g -XX:+AlwaysPreTouch' bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
-  "bin/peft4j bench infer --json"
+  "bin/peft4j bench infer --rounds 20 --json"
   "bin/peft4j bench infer --dtype bf16 --json"
   "bin/peft4j bench infer --batch 8 --variants lora-mixed4 --json"
   "bin/peft4j bench infer --dtype bf16 --dim 2048 --layers 4 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000 --variants lora,lora-merged,lora-model-dtype --json"

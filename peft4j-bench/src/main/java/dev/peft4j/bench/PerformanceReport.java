@@ -91,13 +91,16 @@ public final class PerformanceReport {
       double achieved = r.path("achieved_gflop_per_s").asDouble();
       double[] twoThreads = runs.stream().filter(x -> isTrain(x) && "highest".equals(x.path("f32_matmul_precision").asText("highest")))
           .mapToDouble(x -> x.path("matmul_peak_f32_all_blas_threads_gflop_per_s").asDouble()).filter(v -> v > 0).sorted().toArray();
+      String blas = "mkl".equals(r.path("machine").path("blas").asText()) ? "MKL" : "OpenBLAS";
       String other = twoThreads.length == 0 ? "" : String.format(Locale.ROOT,
-          "; against f32 matmuls with OpenBLAS on %d threads (%.0f-%.0f GFLOP/s in these runs): %.0f-%.0f%%",
-          r.path("threads").asInt(), twoThreads[0], twoThreads[twoThreads.length - 1],
+          "; against f32 matmuls with %s on %d threads (%.0f-%.0f GFLOP/s in these runs): %.0f-%.0f%%",
+          blas, r.path("threads").asInt(), twoThreads[0], twoThreads[twoThreads.length - 1],
           100 * achieved / twoThreads[twoThreads.length - 1], 100 * achieved / twoThreads[0]);
+      int blasThreads = r.path("blas_threads").asInt(1);
       t.row("LoRA training step (default shape, f32) >= 50% of the in-process matmul peak",
-          String.format(Locale.ROOT, "%.0f%% (%.0f of %.0f GFLOP/s, the peak with OpenBLAS on %d thread as the engine runs it)%s",
-              100 * u, achieved, r.path("matmul_peak_gflop_per_s").asDouble(), r.path("blas_threads").asInt(1), other),
+          String.format(Locale.ROOT, "%.0f%% (%.0f of %.0f GFLOP/s, the peak with %s on %d thread%s as the engine runs it)%s",
+              100 * u, achieved, r.path("matmul_peak_gflop_per_s").asDouble(), blas, blasThreads,
+              blasThreads == 1 ? "" : "s", other),
           yes(u >= 0.5));
       double g = r.path("peak_over_forward_grad").asDouble();
       double n = r.path("peak_over_forward").asDouble();
