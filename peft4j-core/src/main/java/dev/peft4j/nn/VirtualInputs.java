@@ -45,7 +45,7 @@ public final class VirtualInputs {
 
   /** Real (non-virtual) positions in {@code cache}: what the caller's mask must cover before the new tokens. */
   public static long realPast(KvCache cache) {
-    return cache == null ? 0 : cache.length() - cache.virtualLength();
+    return cache == null ? 0 : cache.realLength();
   }
 
   /**

@@ -71,7 +71,7 @@ final class ChunkedCrossEntropy implements LossBackward<Tensor> {
       try (Engine.GradGuard g = Engine.noGrad()) {
         Tensor z = logits.to(DType.F32);
         Tensor logSumExp = z.logsumexp(1, true); // [n, 1]
-        sum = logSumExp.sub(z.gather(1, y)).sum().item();
+        sum = summedLoss(z, logSumExp, y);
         gradient = z.sub(logSumExp).exp_() // softmax(z)
             .scatterAdd_(1, y, Tensor.full(DType.F32, -1, y.size(0), 1)) // − onehot(y)
             .mul_(1 / denominator);
@@ -98,9 +98,14 @@ final class ChunkedCrossEntropy implements LossBackward<Tensor> {
     }
     double sum = forEachChunk(scored.hidden(), scored, (logits, y) -> {
       Tensor z = logits.to(DType.F32);
-      return z.logsumexp(1, true).sub(z.gather(1, y)).sum().item();
+      return summedLoss(z, z.logsumexp(1, true), y);
     });
     return EvalStats.of(sum, scored.count());
+  }
+
+  /** Σ over the rows of logsumexp(z) − z_y: the chunk's summed cross-entropy. */
+  private static double summedLoss(Tensor z, Tensor logSumExp, Tensor y) {
+    return logSumExp.sub(z.gather(1, y)).sum().item();
   }
 
   /** The scored positions' hidden states [S, hidden] (with the graph of {@code hidden}) and targets [S, 1]. */

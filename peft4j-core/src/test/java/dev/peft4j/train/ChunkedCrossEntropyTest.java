@@ -2,6 +2,8 @@ package dev.peft4j.train;
 
 import static dev.peft4j.peft.PeftTesting.maxAbs;
 import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
+import static dev.peft4j.train.TrainTesting.lmBatch;
+import static dev.peft4j.train.TrainTesting.takeGradients;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -9,7 +11,6 @@ import dev.peft4j.data.Batch;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
-import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.prompt.PromptTuningConfig;
@@ -123,12 +124,12 @@ class ChunkedCrossEntropyTest {
       expected = loss.item();
       loss.div(2).backward();
     }
-    takeGradients(objective, reference);
+    takeGradients(objective.trainableParameters(), reference);
     double actual;
     try (Scope scope = Scope.open()) {
       actual = objective.backward(batch, 2, false);
     }
-    takeGradients(objective, chunked);
+    takeGradients(objective.trainableParameters(), chunked);
 
     assertThat(actual).isCloseTo(expected, within(RTOL * expected));
     assertThat(reference).as("trainable parameters with a gradient").isNotEmpty();
@@ -199,33 +200,7 @@ class ChunkedCrossEntropyTest {
       return CausalLmObjective.allWeights(base);
     }
     CausalLmObjective objective = new CausalLmObjective(Peft.wrap(base, config));
-    // move every trainable parameter off its initialisation (LoRA's B = 0 would zero A's gradient)
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      for (Parameter p : objective.trainableParameters().values()) {
-        p.value().add_(Tensor.randn(p.value().dtype(), p.shape()), 0.1);
-      }
-    }
+    TrainTesting.perturb(objective.trainableParameters());
     return objective;
-  }
-
-  /** Two rows of 8 tokens, the second right-padded by 2; the first token of each row unscored. */
-  private static Batch lmBatch() {
-    long[] ids = {5, 9, 14, 3, 27, 8, 31, 12, 7, 22, 40, 2, 19, 6, 0, 0};
-    long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
-    long[] labels = ids.clone();
-    labels[0] = -100;
-    labels[8] = -100;
-    labels[14] = -100;
-    labels[15] = -100;
-    return new Batch(Tensor.ofLongs(ids, 2, 8), Tensor.ofLongs(mask, 2, 8), Tensor.ofLongs(labels, 2, 8), 14);
-  }
-
-  private static void takeGradients(CausalLmObjective objective, Map<String, float[]> out) {
-    objective.trainableParameters().forEach((name, p) -> {
-      if (p.trainable() && p.value().grad() != null) {
-        out.put(name, p.value().grad().toFloatArray());
-        p.value().clearGrad();
-      }
-    });
   }
 }

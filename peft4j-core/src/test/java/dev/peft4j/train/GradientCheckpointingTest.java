@@ -2,6 +2,8 @@ package dev.peft4j.train;
 
 import static dev.peft4j.peft.PeftTesting.maxAbs;
 import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
+import static dev.peft4j.train.TrainTesting.lmBatch;
+import static dev.peft4j.train.TrainTesting.takeGradients;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
@@ -183,25 +185,8 @@ class GradientCheckpointingTest {
       base = new SequenceClassifier(base, "bert", List.of("a", "b", "c"), SequenceClassifier.Pooling.MEAN);
     }
     PeftModel peft = Peft.wrap(base, config);
-    // move every trainable parameter off its initialisation (LoRA's B = 0 would zero A's gradient)
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      for (Parameter p : peft.trainableParameters().values()) {
-        p.value().add_(Tensor.randn(p.value().dtype(), p.shape()), 0.1);
-      }
-    }
+    TrainTesting.perturb(peft.trainableParameters());
     return peft;
-  }
-
-  /** Two rows of 8 tokens, the second right-padded by 2; the first token of each row unscored. */
-  private static Batch lmBatch() {
-    long[] ids = {5, 9, 14, 3, 27, 8, 31, 12, 7, 22, 40, 2, 19, 6, 0, 0};
-    long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
-    long[] labels = ids.clone();
-    labels[0] = -100;
-    labels[8] = -100;
-    labels[14] = -100;
-    labels[15] = -100;
-    return new Batch(Tensor.ofLongs(ids, 2, 8), Tensor.ofLongs(mask, 2, 8), Tensor.ofLongs(labels, 2, 8), 14);
   }
 
   /** Three rows of 6 tokens, the last padded by 3, with class ids. */
@@ -219,12 +204,7 @@ class GradientCheckpointingTest {
     try (Scope scope = Scope.open()) {
       loss = objective.backward(batch, 1, checkpointing);
     }
-    objective.trainableParameters().forEach((name, p) -> {
-      if (p.trainable() && p.value().grad() != null) {
-        out.put(name, p.value().grad().toFloatArray());
-        p.value().clearGrad();
-      }
-    });
+    takeGradients(objective.trainableParameters(), out);
     return loss;
   }
 
