@@ -54,11 +54,13 @@ public final class Attention {
    * @param rotation rotary embedding of the positions, applied to q and k; or null
    * @param cache cache to read and extend, or null
    * @param mask boolean mask from {@link AttentionMask#of} (or {@link VirtualInputs#attentionMask})
-   *     covering prefix, cached and new keys; or null: every key for a bidirectional attention,
-   *     and for a causal one the lower triangle of a square pass (libtorch's {@code is_causal},
-   *     which lets the fused kernel skip the blocks above the diagonal)
+   *     covering prefix, cached and new keys; or null: every key for a bidirectional attention or
+   *     a single query (a decoding step), and for a causal one the lower triangle of a square
+   *     pass (libtorch's {@code is_causal}, which lets the fused kernel skip the blocks above the
+   *     diagonal)
    * @return [B, T, heads*D]
-   * @throws IllegalStateException if a causal attention without a mask has more keys than queries
+   * @throws IllegalStateException if a causal attention without a mask has several queries and
+   *     more keys than queries
    */
   public Tensor forward(Tensor q, Tensor k, Tensor v, RotaryEmbedding.Rotation rotation, KvCache cache, Tensor mask) {
     return forward(q, k, v, rotation, cache, mask, 1.0 / Math.sqrt(headDim));
@@ -88,7 +90,8 @@ public final class Attention {
       kh = kv[0];
       vh = kv[1];
     }
-    boolean square = causal && mask == null;
+    // a single query is the last position and sees every key: causal without a mask
+    boolean square = causal && mask == null && t > 1;
     if (square && kh.size(2) != t) {
       throw new IllegalStateException("a causal attention without a mask needs as many keys as queries, got "
           + kh.size(2) + " keys for " + t + " queries");

@@ -6,13 +6,15 @@ import dev.peft4j.tensor.Tensor;
 /**
  * Rotary position embeddings (Su et al. 2021) in Hugging Face's "rotate half" layout:
  * {@code x' = x cos(p θ) + rotate_half(x) sin(p θ)} with {@code rotate_half([a, b]) = [-b, a]}.
- * The cos/sin tables for every position up to the context length are built once; the rows of a
- * forward pass's positions are gathered once per pass ({@link #at}).
+ * Computed as {@code x cos + roll(x) sin±} with {@code roll([a, b]) = [b, a]} and the sign of
+ * rotate_half moved into the table, {@code sin± = [-sin, sin]}: the same products, exactly, in
+ * four tensor operations instead of seven. The tables for every position up to the context length
+ * are built once; the rows of a forward pass's positions are gathered once per pass ({@link #at}).
  */
 public final class RotaryEmbedding {
   private final long maxPositions;
-  private final Tensor cos; // [maxPositions, headDim]
-  private final Tensor sin; // [maxPositions, headDim]
+  private final Tensor cos;        // [maxPositions, headDim]
+  private final Tensor signedSin;  // [maxPositions, headDim]: -sin in the first half, sin in the second
 
   /**
    * @param inverseFrequencies θ_i for i in [0, headDim/2), already adjusted for any scaling
@@ -32,12 +34,12 @@ public final class RotaryEmbedding {
         float s = (float) Math.sin(angle);
         cosTable[p * dim + i] = c;
         cosTable[p * dim + i + half] = c;
-        sinTable[p * dim + i] = s;
+        sinTable[p * dim + i] = -s;
         sinTable[p * dim + i + half] = s;
       }
     }
     this.cos = Tensor.of(cosTable, maxPositions, dim).retain();
-    this.sin = Tensor.of(sinTable, maxPositions, dim).retain();
+    this.signedSin = Tensor.of(sinTable, maxPositions, dim).retain();
   }
 
   /**
@@ -56,26 +58,19 @@ public final class RotaryEmbedding {
     long t = positionIds.size(1);
     Tensor flat = positionIds.reshape(-1);
     return new Rotation(cos.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype),
-        sin.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype));
+        signedSin.indexSelect(0, flat).reshape(b, 1, t, -1).to(dtype));
   }
 
   /**
-   * cos(p θ) and sin(p θ) of the positions of one forward pass.
+   * cos(p θ) and sin±(p θ) of the positions of one forward pass.
    *
    * @param cos [B, 1, T, D]
-   * @param sin [B, 1, T, D]
+   * @param signedSin [B, 1, T, D], {@code [-sin, sin]}
    */
-  public record Rotation(Tensor cos, Tensor sin) {
-    /** Rotates {@code x} [B, H, T, D]: {@code x cos + rotate_half(x) sin}. */
+  public record Rotation(Tensor cos, Tensor signedSin) {
+    /** Rotates {@code x} [B, H, T, D]: {@code x cos + rotate_half(x) sin = x cos + roll(x) sin±}. */
     public Tensor apply(Tensor x) {
-      return x.mul(cos).add(rotateHalf(x).mul(sin));
+      return x.mul(cos).add(x.roll(x.size(-1) / 2, -1).mul(signedSin));
     }
-  }
-
-  private static Tensor rotateHalf(Tensor x) {
-    long half = x.size(-1) / 2;
-    Tensor first = x.narrow(-1, 0, half);
-    Tensor second = x.narrow(-1, half, half);
-    return Tensor.cat(-1, second.neg(), first);
   }
 }

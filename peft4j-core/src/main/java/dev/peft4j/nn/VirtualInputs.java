@@ -152,11 +152,12 @@ public final class VirtualInputs {
 
   /**
    * The boolean attention mask [B or 1, 1, Tq, Tk] (see {@link AttentionMask#of}), or null when
-   * nothing needs one: no key is masked, and the pass is square (no cache, prefix or virtual
-   * positions before its queries), where a causal {@link Attention} attends causally without one.
+   * nothing needs one: no key is masked, and either the pass is square (no cache, prefix or
+   * virtual positions before its queries), where a causal {@link Attention} attends causally
+   * without one, or it has a single query (a decoding step), which attends to every key.
    */
   public Tensor attentionMask(boolean causal) {
-    if (keyMask == null && queries == keys) {
+    if (keyMask == null && (queries == keys || queries == 1)) {
       return null;
     }
     return AttentionMask.of(keyMask, queries, keys, causal);

@@ -6,6 +6,7 @@ import org.bytedeco.pytorch.global.torch;
 
 /** Process-wide engine settings: native loading, threads, seeds, gradient mode. */
 public final class Engine {
+  private static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
   private static volatile boolean loaded;
 
   private Engine() {}
@@ -25,6 +26,7 @@ public final class Engine {
         throw new EngineException("org.bytedeco.openblas.load=mkl_rt needs MKL's OpenMP runtime preloaded:"
             + " run through bin/peft4j (built with mvn -Pmkl) or set LD_PRELOAD to its libiomp5.so");
       }
+      keepJavaCppFromReadingRss();
       try {
         Loader.load(torch.class);
       } catch (UnsatisfiedLinkError | RuntimeException e) {
@@ -52,6 +54,21 @@ public final class Engine {
         org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
       }
       loaded = true;
+    }
+  }
+
+  /**
+   * JavaCPP compares the process's resident memory with {@code org.bytedeco.javacpp.maxPhysicalBytes}
+   * (twice the Java heap by default) whenever it registers a native object, so that the garbage
+   * collector can free unreachable ones first; reading the resident size is a system call, ~0.7 µs
+   * of the ~2 µs a small tensor operation costs here (a decoding step makes ~200). peft4j frees its
+   * tensors deterministically ({@link Scope}), so the check is switched off unless the caller set
+   * the property. It must be set before JavaCPP's {@code Pointer} class initialises, which nothing
+   * in peft4j does before this.
+   */
+  private static void keepJavaCppFromReadingRss() {
+    if (System.getProperty(MAX_PHYSICAL_BYTES) == null) {
+      System.setProperty(MAX_PHYSICAL_BYTES, "0");
     }
   }
 

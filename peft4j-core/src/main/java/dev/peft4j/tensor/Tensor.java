@@ -337,6 +337,11 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(handle.permute(dims));
   }
 
+  /** Shifts elements {@code shift} places along {@code dim}, those pushed off the end coming back at the start. */
+  public Tensor roll(long shift, long dim) {
+    return new Tensor(handle.roll(new long[] {shift}, dim));
+  }
+
   public Tensor unsqueeze(long dim) {
     return new Tensor(handle.unsqueeze(dim));
   }
