@@ -13,7 +13,8 @@ public final class Functional {
   /**
    * {@code x W^T + b}; {@code weight} is [out, in], {@code bias} [out] or null. A single row in
    * bf16/f16 (a decode step at batch 1) is a matrix-vector product: libtorch would send it through
-   * oneDNN's matmul, which costs 1.1–1.5x as much for one row (docs/PERFORMANCE.md).
+   * oneDNN's matmul, which costs 1.1–1.5x as much for one row (docs/PERFORMANCE.md); with MKL
+   * loaded and no gradient to track, a bf16 row goes to MKL's bf16 gemm, faster still.
    */
   public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
     boolean halfPrecision = x.dtype() == DType.BF16 || x.dtype() == DType.F16;
@@ -21,7 +22,8 @@ public final class Functional {
       long in = weight.size(1);
       long[] shape = x.shape();
       shape[shape.length - 1] = weight.size(0);
-      Tensor y = new Tensor(weight.handle().mv(x.handle().reshape(in)));
+      Tensor y = MklBf16.serves(x, weight) ? MklBf16.linearRow(x, weight)
+          : new Tensor(weight.handle().mv(x.handle().reshape(in)));
       return (bias == null ? y : y.add(bias)).reshape(shape);
     }
     return new Tensor(torch.linear(x.handle(), weight.handle(), optional(bias)));
