@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every bench case docs/PERFORMANCE.md reports (about 15 minutes on 2 cores) into
+# Runs every bench case docs/PERFORMANCE.md reports (about 12 minutes on 2 cores), and the PyTorch
+# eager baseline before its peft4j counterparts where python3 has torch, into
 # target/bench/runs.jsonl, then renders docs/PERFORMANCE.md and docs/perf-scale.png.
 # Build first: mvn -q -DskipTests package. Run it on a machine that is otherwise idle.
 set -euo pipefail
@@ -9,14 +10,19 @@ out="target/bench"
 mkdir -p "$out"
 runs="$out/runs.jsonl"
 : > "$runs"
+torch_baseline="python3 peft4j-bench/python/torch_baseline.py"
 commands=(
+  "$torch_baseline train --json"
   "bin/peft4j bench train --json"
   "bin/peft4j bench train --gradient-checkpointing --json"
+  "$torch_baseline train --dtype bf16 --json"
   "bin/peft4j bench train --dtype bf16 --json"
   "bin/peft4j bench train --matmul-precision medium --json"
   "bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
   "PEFT4J_JAVA_OPTS='-Xms1g -Xmx1g -XX:+AlwaysPreTouch' bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
+  "$torch_baseline infer --rounds 20 --json"
   "bin/peft4j bench infer --rounds 20 --json"
+  "$torch_baseline infer --dtype bf16 --json"
   "bin/peft4j bench infer --dtype bf16 --json"
   "bin/peft4j bench infer --batch 8 --variants lora-mixed4 --json"
   "bin/peft4j bench infer --dtype bf16 --dim 2048 --layers 4 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000 --variants lora,lora-merged,lora-model-dtype --json"
@@ -24,7 +30,13 @@ commands=(
   "bin/peft4j bench load --json"
   "bin/peft4j bench train --preset tinyllama-1.1b --dtype bf16 --seq 256 --batch 1 --steps 3 --warmup 1 --generate 8 --json"
 )
+# the PyTorch eager baseline (docs/PERFORMANCE.md, notes §15) runs only where torch is installed
+has_torch=$(python3 -c 'import torch' 2>/dev/null && echo yes || echo no)
 for c in "${commands[@]}"; do
+  if [[ "$c" == "$torch_baseline"* && "$has_torch" == no ]]; then
+    echo "- skipped (no PyTorch for python3): $c" >&2
+    continue
+  fi
   echo "+ $c" >&2
   eval "$c" | tee -a "$runs"
 done

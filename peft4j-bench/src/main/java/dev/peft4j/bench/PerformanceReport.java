@@ -180,6 +180,7 @@ public final class PerformanceReport {
       md.append("### The same speed thresholds beyond the default bench\n\n").append(beyond.markdown()).append('\n');
     }
 
+    md.append(TorchComparison.markdown(runs));
     md.append("## Training (`bench train`)\n\n");
     Table tr = new Table("method", "shape", "dtype", "batch x seq", "steps", "step ms (median / min / max)", "tokens/s",
         "GFLOP/step", "GFLOP/s", "matmul peak", "util.", "peak RSS MiB", "train / fwd peak", "RSS growth", "load avg");
@@ -279,7 +280,6 @@ public final class PerformanceReport {
     return md.toString();
   }
 
-  /** The dtype, with the f32 matmul precision when it is not exact. */
   /** A speed target's row: met when the medians of the per-round prefill and decode ratios reach it. */
   private static void speedRow(Table table, JsonNode v, String run) {
     double need = v.path("target_ratio").asDouble();
@@ -293,20 +293,21 @@ public final class PerformanceReport {
         yes(p >= need && d >= need));
   }
 
+  /** The dtype, with the f32 matmul precision when it is not exact. */
   private static String dtype(JsonNode r) {
     String p = r.path("f32_matmul_precision").asText("highest");
     return r.path("dtype").asText() + ("f32".equals(r.path("dtype").asText()) && !"highest".equals(p) ? " (matmul " + p + ")" : "");
   }
 
-  private static boolean checkpointed(JsonNode r) {
+  static boolean checkpointed(JsonNode r) {
     return r.path("gradient_checkpointing").asBoolean(false);
   }
 
-  private static boolean isTrain(JsonNode r) {
+  static boolean isTrain(JsonNode r) {
     return "train".equals(r.path("case").asText());
   }
 
-  private static boolean isDefaultShape(JsonNode r) {
+  static boolean isDefaultShape(JsonNode r) {
     JsonNode s = r.path("shape");
     ModelShape d = ModelShape.DEFAULT;
     return s.path("dim").asInt() == d.dim() && s.path("layers").asInt() == d.layers() && s.path("heads").asInt() == d.heads()
