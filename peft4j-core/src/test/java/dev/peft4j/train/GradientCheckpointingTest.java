@@ -43,7 +43,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Gradient checkpointing gives the loss and gradients of an ordinary backward pass (f32), for
+ * Gradient checkpointing gives the loss and gradients of an ordinary backward pass (f32 and bf16), for
  * every architecture and for methods inside the layers (LoRA with dropout, prefix tuning,
  * multimodal LLaMA-Adapter) and before them (prompt tuning, P-tuning), and so trains the same
  * adapter. The lean causal-LM
@@ -80,6 +80,20 @@ class GradientCheckpointingTest {
         ? new ClassificationObjective(peft) : new CausalLmObjective(peft);
     try (Scope scope = Scope.open()) {
       assertSameLossAndGradients(objective, architecture.equals("bert") ? classificationBatch() : lmBatch());
+    }
+  }
+
+  /**
+   * In bf16 the recomputed forward runs the same kernels on the same inputs as the first (the
+   * attention upcast to f32 included, since a backward follows both times), so the gradients of
+   * the f32 LoRA matrices agree as closely as in f32.
+   */
+  @Test
+  void checkpointingABf16ModelGivesTheOrdinaryGradients() throws Exception {
+    PeftModel peft = model("llama", LoraConfig.builder().r(4).loraDropout(0.2).allLinear().build(), DType.BF16);
+    assertThat(peft.trainableParameters().values()).allSatisfy(p -> assertThat(p.value().dtype()).isEqualTo(DType.F32));
+    try (Scope scope = Scope.open()) {
+      assertSameLossAndGradients(new CausalLmObjective(peft), lmBatch());
     }
   }
 
@@ -173,6 +187,10 @@ class GradientCheckpointingTest {
   // ---------------------------------------------------------------- helpers
 
   private PeftModel model(String architecture, PeftConfig config) throws Exception {
+    return model(architecture, config, DType.F32);
+  }
+
+  private PeftModel model(String architecture, PeftConfig config, DType dtype) throws Exception {
     TinyCheckpoint checkpoint = switch (architecture) {
       case "llama" -> TinyCheckpoint.llama();
       case "gpt2" -> TinyCheckpoint.gpt2();
@@ -180,7 +198,7 @@ class GradientCheckpointingTest {
     };
     Path path = checkpoint.writeTo(dir.resolve(architecture + System.nanoTime()));
     Engine.manualSeed(1);
-    PretrainedModel base = AutoModel.load(path, LoadOptions.defaults());
+    PretrainedModel base = AutoModel.load(path, LoadOptions.defaults().withDType(dtype));
     if (architecture.equals("bert")) {
       base = new SequenceClassifier(base, "bert", List.of("a", "b", "c"), SequenceClassifier.Pooling.MEAN);
     }
