@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every bench case docs/PERFORMANCE.md reports (about 12 minutes on 2 cores), and the PyTorch
-# eager baseline before its peft4j counterparts where python3 has torch, into
-# target/bench/runs.jsonl, then renders docs/PERFORMANCE.md and docs/perf-scale.png.
+# Runs every bench case docs/PERFORMANCE.md reports (about 15 minutes on 2 cores), and the PyTorch
+# eager baselines before their peft4j counterparts where python3 has torch (and transformers and
+# peft), into target/bench/runs.jsonl, then renders docs/PERFORMANCE.md and docs/perf-scale.png.
 # Build first: mvn -q -DskipTests package. Run it on a machine that is otherwise idle.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,16 +12,20 @@ runs="$out/runs.jsonl"
 : > "$runs"
 torch_baseline="python3 peft4j-bench/python/torch_baseline.py"
 commands=(
+  "$torch_baseline train --stack hf --json"
   "$torch_baseline train --json"
   "bin/peft4j bench train --json"
   "bin/peft4j bench train --gradient-checkpointing --json"
+  "$torch_baseline train --stack hf --dtype bf16 --json"
   "$torch_baseline train --dtype bf16 --json"
   "bin/peft4j bench train --dtype bf16 --json"
   "bin/peft4j bench train --matmul-precision medium --json"
   "bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
   "PEFT4J_JAVA_OPTS='-Xms1g -Xmx1g -XX:+AlwaysPreTouch' bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
+  "$torch_baseline infer --stack hf --rounds 20 --json"
   "$torch_baseline infer --rounds 20 --json"
   "bin/peft4j bench infer --rounds 20 --json"
+  "$torch_baseline infer --stack hf --dtype bf16 --json"
   "$torch_baseline infer --dtype bf16 --json"
   "bin/peft4j bench infer --dtype bf16 --json"
   "bin/peft4j bench infer --batch 8 --variants lora-mixed4 --json"
@@ -30,11 +34,13 @@ commands=(
   "bin/peft4j bench load --json"
   "bin/peft4j bench train --preset tinyllama-1.1b --dtype bf16 --seq 256 --batch 1 --steps 3 --warmup 1 --generate 8 --json"
 )
-# the PyTorch eager baseline (docs/PERFORMANCE.md, notes §15) runs only where torch is installed
+# the PyTorch eager baselines (docs/PERFORMANCE.md, notes §15, §16) run only where python3 has torch,
+# and transformers with peft for --stack hf
 has_torch=$(python3 -c 'import torch' 2>/dev/null && echo yes || echo no)
+has_hf=$(python3 -c 'import torch, transformers, peft' 2>/dev/null && echo yes || echo no)
 for c in "${commands[@]}"; do
-  if [[ "$c" == "$torch_baseline"* && "$has_torch" == no ]]; then
-    echo "- skipped (no PyTorch for python3): $c" >&2
+  if [[ "$c" == "$torch_baseline"* && ( "$has_torch" == no || ( "$c" == *"--stack hf"* && "$has_hf" == no ) ) ]]; then
+    echo "- skipped (not installed for python3): $c" >&2
     continue
   fi
   echo "+ $c" >&2

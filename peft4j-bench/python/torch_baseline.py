@@ -1,25 +1,29 @@
-"""PyTorch eager baseline for `peft4j bench train` and `peft4j bench infer` (docs/PERFORMANCE.md §15).
+"""PyTorch eager baselines for `peft4j bench train` and `peft4j bench infer` (docs/PERFORMANCE.md §15, §16).
 
 The same LLaMA-shaped model with random weights as the peft4j benches (dim 512, 4 layers, 8 query
 heads, 4 key/value heads, ffn 1408, vocab 8000, RoPE theta 10000, RMSNorm eps 1e-5 by default),
-computed the way Hugging Face transformers' LlamaForCausalLM does with its default "sdpa"
-attention, and LoRA computed the way Hugging Face PEFT's `lora.Linear.forward` does:
-`base(x) + lora_B(lora_A(dropout(x))) * (alpha / r)`, the input cast to the LoRA matrices' dtype
-and the sum cast back (PEFT's autocast_adapter_dtype=True keeps them in float32 on a bf16 model).
+with LoRA r 8, alpha 16 on q_proj and v_proj, in one of two stacks:
 
-It is written out here rather than imported because transformers and peft are not installable on
-the benchmark machine (no PyPI); the model code has none of their dispatch, hooks or checks, so
-it is, if anything, a faster PyTorch eager than the libraries themselves.
+  --stack hf     what a Python user runs: Hugging Face transformers' LlamaForCausalLM ("sdpa"
+                 attention) with Hugging Face PEFT's LoRA (get_peft_model; merge_and_unload for
+                 the merged variant). Needs transformers and peft.
+  --stack plain  (default) the same computation written out in PyTorch modules: LLaMA as
+                 transformers computes it, LoRA as PEFT's `lora.Linear.forward` does,
+                 `base(x) + lora_B(lora_A(dropout(x))) * (alpha / r)`, the input cast to the LoRA
+                 matrices' dtype and the sum cast back (PEFT's autocast_adapter_dtype=True keeps
+                 them in float32 on a bf16 model). Without the libraries' dispatch, hooks and
+                 checks it is a faster PyTorch eager than they are; it needs only torch.
 
   train: AdamW (lr 1e-4, weight decay 0) on the LoRA parameters, gradient clipping at 1.0, the
          loss as transformers' ForCausalLMLoss (logits upcast to float32, shifted labels, mean
          cross-entropy), random token batches; step time median / min / max after warm-up steps.
   infer: greedy prefill of a random prompt, then one token at a time with a key/value cache
-         (concatenated per step, as DynamicCache), reading each token back to Python; variants
-         base, lora (unmerged) and lora-merged take turns for --rounds rounds.
+         (DynamicCache, or concatenated per step as it does), logits of the last position only,
+         reading each token back to Python; variants base, lora (unmerged) and lora-merged take
+         turns for --rounds rounds.
 
-Usage: python3 torch_baseline.py train|infer [--dtype f32|bf16] [--threads 2] [--json]
-Needs torch >= 2.0 (CPU).
+Usage: python3 torch_baseline.py train|infer [--stack plain|hf] [--dtype f32|bf16] [--threads 2] [--json]
+Needs torch >= 2.0 (CPU); --stack hf was run with transformers 5.18 and peft 0.21.
 """
 import argparse
 import json
@@ -192,14 +196,68 @@ def add_lora(model, r, alpha, targets, random_b):
     return loras
 
 
+def build_hf(shape, dtype, seed):
+    """The same model as Hugging Face transformers' LlamaForCausalLM with "sdpa" attention."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=shape.vocab, hidden_size=shape.dim, intermediate_size=shape.ffn,
+                         num_hidden_layers=shape.layers, num_attention_heads=shape.heads,
+                         num_key_value_heads=shape.kv_heads, max_position_embeddings=2048, rms_norm_eps=1e-5,
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+                         tie_word_embeddings=False, attn_implementation="sdpa")
+    model = LlamaForCausalLM(config).to(dtype)
+    model.requires_grad_(False)
+    return model
+
+
+def base_model(stack, shape, dtype, seed):
+    return build(shape, dtype, seed) if stack == "plain" else build_hf(shape, dtype, seed)
+
+
+def lora_model(stack, shape, dtype, seed, random_b, merged=False):
+    """The model with LoRA r 8, alpha 16 on q_proj and v_proj, and its trainable parameters."""
+    model = base_model(stack, shape, dtype, seed)
+    if stack == "plain":
+        loras = add_lora(model, 8, 16, ["q_proj", "v_proj"], random_b)
+        for lora in loras if merged else []:
+            lora.merge()
+        return model, [p for l in loras for p in (l.lora_A.weight, l.lora_B.weight)]
+    from peft import LoraConfig, get_peft_model
+    # B = 0 (PEFT's default) to train; random A and B (PyTorch's Linear init) to time inference
+    model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"],
+                                             lora_dropout=0.0, init_lora_weights=not random_b))
+    if merged:
+        return model.merge_and_unload(), []
+    return model, [p for p in model.parameters() if p.requires_grad]
+
+
+def new_cache(stack, model):
+    if stack == "plain":
+        return []
+    from transformers import DynamicCache
+    return DynamicCache(config=model.config)
+
+
+def forward(stack, model, ids, cache, past, last_only):
+    """Logits of ids after past cached positions (of the last position only with last_only)."""
+    if stack == "plain":
+        return model(ids, cache, past, last_only=last_only)
+    return model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=1 if last_only else 0).logits
+
+
+def causal_lm_loss(stack, model, ids, vocab):
+    if stack == "hf":
+        return model(input_ids=ids, labels=ids).loss  # transformers' ForCausalLMLoss
+    logits = model(ids).float()
+    return F.cross_entropy(logits[:, :-1].reshape(-1, vocab), ids[:, 1:].reshape(-1))
+
+
 def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def train(args, shape, dtype):
-    model = build(shape, dtype, args.seed)
-    loras = add_lora(model, 8, 16, ["q_proj", "v_proj"], random_b=False)
-    params = [p for l in loras for p in (l.lora_A.weight, l.lora_B.weight)]
+    model, params = lora_model(args.stack, shape, dtype, args.seed, random_b=False)
     for p in params:
         p.requires_grad_(True)
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.0)
@@ -208,8 +266,7 @@ def train(args, shape, dtype):
     for step in range(args.warmup + args.steps):
         ids = torch.randint(0, shape.vocab, (args.batch, args.seq), generator=g)
         t0 = time.perf_counter()
-        logits = model(ids).float()
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, shape.vocab), ids[:, 1:].reshape(-1))
+        loss = causal_lm_loss(args.stack, model, ids, shape.vocab)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
@@ -222,15 +279,15 @@ def train(args, shape, dtype):
             "tokens_per_s": args.batch * args.seq / (statistics.median(times) / 1e3), "peak_rss_mib": peak_rss_mib()}
 
 
-def generate(model, prompt, decode):
-    cache = []
+def generate(stack, model, prompt, decode):
+    cache = new_cache(stack, model)
     t0 = time.perf_counter()
-    logits = model(prompt, cache, 0, last_only=True)
+    logits = forward(stack, model, prompt, cache, 0, True)
     nxt = logits[:, -1].argmax(-1).tolist()
     t1 = time.perf_counter()
     past = prompt.shape[1]
     for _ in range(decode):
-        logits = model(torch.tensor(nxt).view(-1, 1), cache, past, last_only=True)
+        logits = forward(stack, model, torch.tensor(nxt).view(-1, 1), cache, past, True)
         nxt = logits[:, -1].argmax(-1).tolist()
         past += 1
     t2 = time.perf_counter()
@@ -238,14 +295,9 @@ def generate(model, prompt, decode):
 
 
 def infer(args, shape, dtype):
-    models = {"base": build(shape, dtype, args.seed)}
-    lora_model = build(shape, dtype, args.seed)
-    add_lora(lora_model, 8, 16, ["q_proj", "v_proj"], random_b=True)
-    models["lora"] = lora_model
-    merged = build(shape, dtype, args.seed)
-    for lora in add_lora(merged, 8, 16, ["q_proj", "v_proj"], random_b=True):
-        lora.merge()
-    models["lora-merged"] = merged
+    models = {"base": base_model(args.stack, shape, dtype, args.seed),
+              "lora": lora_model(args.stack, shape, dtype, args.seed, random_b=True)[0],
+              "lora-merged": lora_model(args.stack, shape, dtype, args.seed, random_b=True, merged=True)[0]}
     g = torch.Generator().manual_seed(args.seed)
     prompt = torch.randint(0, shape.vocab, (args.batch, args.prompt), generator=g)
     names = list(models)
@@ -254,7 +306,7 @@ def infer(args, shape, dtype):
         for rnd in range(args.rounds + 1):
             order = names[rnd % len(names):] + names[:rnd % len(names)]
             for n in order:
-                s = generate(models[n], prompt, args.decode)
+                s = generate(args.stack, models[n], prompt, args.decode)
                 if rnd > 0:  # round 0 warms up
                     samples[n].append(s)
     out = {"case": "torch-infer", "dtype": args.dtype, "batch": args.batch, "prompt": args.prompt,
@@ -275,6 +327,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("case", choices=["train", "infer"])
     p.add_argument("--dtype", choices=["f32", "bf16"], default="f32")
+    p.add_argument("--stack", choices=["plain", "hf"], default="plain",
+                   help="plain: the model written out below; hf: transformers' LlamaForCausalLM with PEFT's LoRA")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--batch", type=int)
@@ -291,7 +345,13 @@ def main():
     torch.set_num_threads(args.threads)
     dtype = torch.float32 if args.dtype == "f32" else torch.bfloat16
     result = train(args, Shape(), dtype) if args.case == "train" else infer(args, Shape(), dtype)
+    result["stack"] = args.stack
     result["torch"] = torch.__version__
+    if args.stack == "hf":
+        import peft
+        import transformers
+        result["transformers"] = transformers.__version__
+        result["peft"] = peft.__version__
     result["threads"] = torch.get_num_threads()
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 

@@ -8,8 +8,9 @@ import java.util.function.Predicate;
 
 /**
  * The report's section against PyTorch eager: each run of {@code peft4j-bench/python/torch_baseline.py}
- * (cases {@code torch-train} and {@code torch-infer}, the default shape only) beside the peft4j run
- * of the same case, dtype, batch and lengths. {@code run-all.sh} runs each baseline right before
+ * (cases {@code torch-train} and {@code torch-infer}, the default shape only; stack {@code hf},
+ * transformers with PEFT, or {@code plain} PyTorch modules) beside the peft4j run of the same case,
+ * dtype, batch and lengths. {@code run-all.sh} runs each baseline right before
  * its peft4j counterpart, so the pair sees the same machine.
  */
 final class TorchComparison {
@@ -19,10 +20,11 @@ final class TorchComparison {
 
   /** The Markdown section, or an empty string when {@code runs} hold no PyTorch baseline. */
   static String markdown(List<JsonNode> runs) {
-    Table t = new Table("case (default shape)", "PyTorch eager", "peft4j", "peft4j against PyTorch");
+    Table t = new Table("case (default shape)", "Python stack", "Python", "peft4j", "peft4j against Python");
     String torchVersion = null;
     for (JsonNode torch : runs) {
       String dtype = torch.path("dtype").asText();
+      String stack = stack(torch);
       if ("torch-train".equals(torch.path("case").asText())) {
         Optional<JsonNode> ours = first(runs, r -> PerformanceReport.isTrain(r) && PerformanceReport.isDefaultShape(r)
             && dtype.equals(r.path("dtype").asText()) && "lora".equals(r.path("method").asText())
@@ -31,11 +33,11 @@ final class TorchComparison {
         ours.ifPresent(r -> {
           double theirs = torch.path("step_ms_median").asDouble();
           double mine = r.path("step_ms_median").asDouble();
-          t.row("LoRA training step, " + dtype + " (median ms)", format(theirs), format(mine),
+          t.row("LoRA training step, " + dtype + " (median ms)", stack, format(theirs), format(mine),
               String.format(Locale.ROOT, "%.2fx the speed", theirs / mine));
           double theirRss = torch.path("peak_rss_mib").asDouble();
           double myRss = r.path("peak_rss_mib").asDouble();
-          t.row("peak RSS of the process, " + dtype + " training (MiB)", format(theirRss), format(myRss),
+          t.row("peak RSS of the process, " + dtype + " training (MiB)", stack, format(theirRss), format(myRss),
               String.format(Locale.ROOT, "%.2fx the memory", myRss / theirRss));
         });
         torchVersion = ours.isPresent() ? torch.path("torch").asText() : torchVersion;
@@ -51,7 +53,7 @@ final class TorchComparison {
               for (String phase : new String[] {"prefill", "decode"}) {
                 double a = theirs.get().path(phase + "_tokens_per_s").asDouble();
                 double b = mine.get().path(phase + "_tokens_per_s").asDouble();
-                t.row(String.format(Locale.ROOT, "%s tokens/s, %s, %s", phase, name, dtype), format(a), format(b),
+                t.row(String.format(Locale.ROOT, "%s tokens/s, %s, %s", phase, name, dtype), stack, format(a), format(b),
                     String.format(Locale.ROOT, "%.2fx the speed", b / a));
               }
             }
@@ -64,10 +66,19 @@ final class TorchComparison {
       return "";
     }
     return "## Against PyTorch eager (`peft4j-bench/python/torch_baseline.py`)\n\n"
-        + "The same model, LoRA, optimizer and loop written in PyTorch " + torchVersion + " (LLaMA as transformers computes it"
-        + " with sdpa attention, LoRA as PEFT's `lora.Linear`; the script's docstring says what it mirrors), on the same"
-        + " threads, each run just before the peft4j run beside it. Speed above 1 and memory below 1 favour peft4j.\n\n"
+        + "The same model, LoRA, optimizer and loop in PyTorch " + torchVersion + ", on the same threads, each run just before"
+        + " the peft4j run beside it: as a Python user runs it (Hugging Face transformers' `LlamaForCausalLM` with sdpa"
+        + " attention and PEFT's LoRA), and written out in plain PyTorch modules (the same computation without the"
+        + " libraries' dispatch and hooks; the script's docstring says what it mirrors). Speed above 1 and memory below 1"
+        + " favour peft4j.\n\n"
         + t.markdown() + '\n';
+  }
+
+  /** Which Python stack ran: transformers and PEFT with their versions, or the plain PyTorch modules. */
+  private static String stack(JsonNode torch) {
+    return "hf".equals(torch.path("stack").asText())
+        ? "transformers " + torch.path("transformers").asText() + " + PEFT " + torch.path("peft").asText()
+        : "PyTorch modules";
   }
 
   private static Optional<JsonNode> first(List<JsonNode> runs, Predicate<JsonNode> filter) {
