@@ -1,0 +1,63 @@
+package dev.peft4j.peft;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.peft4j.io.SafeTensorsFile;
+import dev.peft4j.model.AutoModel;
+import dev.peft4j.model.LoadOptions;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Adapters saved by Hugging Face PEFT load into peft4j and give the logits PEFT computed. The base
+ * models (saved by transformers), the adapters (saved by PEFT, their weights randomised so that
+ * none is the identity) and PEFT's logits for fixed ids were written by
+ * {@code src/test/resources/interop/generate.py} with torch 2.13, transformers 5.18 and peft 0.21.
+ */
+class PythonPeftInteropTest {
+  /** float32 on both sides; differences are summation order only. */
+  private static final double TOLERANCE = 1e-4;
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({
+      "llama-lora, llama",
+      "gpt2-lora, gpt2",
+      "llama-prefix, llama",
+      "llama-prompt, llama",
+      "llama-ptuning, llama",
+      "llama-adaption-prompt, llama"})
+  void anAdapterSavedByPeftGivesPeftsLogits(String adapter, String base) throws Exception {
+    Engine.ensureLoaded();
+    try (Scope scope = Scope.open(); Engine.GradGuard noGrad = Engine.noGrad();
+        SafeTensorsFile expected = SafeTensorsFile.open(resource(adapter).resolve("expected.safetensors"))) {
+      PeftModel peft = PeftModel.load(AutoModel.load(resource(base), LoadOptions.defaults()), resource(adapter));
+      Tensor ids = expected.copy("input_ids");
+      Tensor reference = expected.copy("logits");
+
+      Tensor logits = peft.causalLm().forward(ids, null, null);
+
+      assertThat(logits.shape()).containsExactly(reference.shape());
+      double scale = reference.abs().max().item();
+      assertThat(logits.sub(reference).abs().max().item()).as("largest difference from PEFT's logits")
+          .isLessThanOrEqualTo(TOLERANCE * Math.max(1, scale));
+      try (PeftModel.AdaptersDisabled off = peft.disableAdapters()) {
+        Tensor baseLogits = peft.causalLm().forward(ids, null, null);
+        assertThat(baseLogits.sub(reference).abs().max().item()).as("the adapter changes the logits")
+            .isGreaterThan(100 * TOLERANCE * Math.max(1, scale));
+      }
+      String saveTo = System.getProperty("peft4j.interop.save");
+      if (saveTo != null) { // for the reverse check, interop/check_saved_by_peft4j.py (Python reads what peft4j wrote)
+        peft.save(Path.of(saveTo, adapter));
+      }
+    }
+  }
+
+  private static Path resource(String name) throws URISyntaxException {
+    return Path.of(PythonPeftInteropTest.class.getResource("/interop/" + name).toURI());
+  }
+}

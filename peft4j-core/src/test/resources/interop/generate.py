@@ -1,0 +1,93 @@
+"""Writes the Python-side fixtures of PythonPeftInteropTest (peft4j-core/src/test/java/dev/peft4j/peft).
+
+Run from this directory with torch, transformers and peft installed (written with torch 2.13,
+transformers 5.18, peft 0.21; `pip install peft transformers safetensors`):
+
+    python3 generate.py
+
+It saves two tiny base models with transformers' save_pretrained (LLaMA with grouped-query
+attention, GPT-2 with its Conv1D projections), then for each PEFT method an adapter with PEFT's
+save_pretrained, its weights made non-trivial (LoRA B, prompt embeddings, gates are zero or
+near-zero at initialisation, which would hide a wrong reading), and the logits PEFT computes for
+fixed token ids: expected.safetensors holds `input_ids` (int64) and `logits` (float32). The Java
+test loads the same base and adapter directories with peft4j and compares its logits with these.
+Nothing here runs at test time.
+"""
+import json
+import os
+import shutil
+
+import torch
+from peft import (AdaptionPromptConfig, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
+                  get_peft_model)
+from safetensors.torch import save_file
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+IDS = torch.tensor([[1, 5, 9, 13, 2, 7, 30, 11], [4, 4, 18, 60, 3, 25, 8, 1]])
+
+
+def base(name):
+    torch.manual_seed(0)
+    if name == "llama":
+        config = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=24, num_hidden_layers=2,
+                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                             rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 500.0},
+                             tie_word_embeddings=False)
+        model = LlamaForCausalLM(config)
+    else:
+        config = GPT2Config(vocab_size=64, n_positions=64, n_embd=16, n_layer=2, n_head=4, bos_token_id=0,
+                            eos_token_id=0)
+        model = GPT2LMHeadModel(config)
+    with torch.no_grad():  # transformers initialises norms to 1 and biases to 0: make them count
+        for n, p in model.named_parameters():
+            if p.dim() == 1:
+                p.add_(torch.randn_like(p) * 0.1)
+    return model.eval()
+
+
+def roughen(model):
+    """Replaces the zero (or small) initial values of every trainable tensor with random ones, all
+    of magnitude 0.25 to 0.75 (a single gate drawn near zero would hide the method)."""
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.requires_grad:
+                p.copy_((torch.rand_like(p) * 0.5 + 0.25) * torch.randn_like(p).sign())
+
+
+ADAPTERS = {
+    "llama-lora": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"],
+                                       lora_dropout=0.0)),
+    "gpt2-lora": ("gpt2", LoraConfig(r=4, lora_alpha=16, target_modules=["c_attn", "c_proj"], fan_in_fan_out=True,
+                                     lora_dropout=0.0)),
+    "llama-prefix": ("llama", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
+    "llama-prompt": ("llama", PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
+    "llama-ptuning": ("llama", PromptEncoderConfig(task_type="CAUSAL_LM", num_virtual_tokens=3,
+                                                   encoder_hidden_size=8)),
+    "llama-adaption-prompt": ("llama", AdaptionPromptConfig(task_type="CAUSAL_LM", adapter_len=3, adapter_layers=1)),
+}
+
+
+def main():
+    for name in ("llama", "gpt2"):
+        shutil.rmtree(os.path.join(HERE, name), ignore_errors=True)
+        base(name).save_pretrained(os.path.join(HERE, name))
+    for adapter, (base_name, config) in ADAPTERS.items():
+        out = os.path.join(HERE, adapter)
+        shutil.rmtree(out, ignore_errors=True)
+        torch.manual_seed(1)
+        model = get_peft_model(base(base_name), config)
+        roughen(model)
+        model.eval()
+        with torch.no_grad():
+            # prompt tuning and P-tuning return logits for the virtual tokens too; peft4j returns the caller's
+            logits = model(input_ids=IDS).logits.float()[:, -IDS.shape[1]:]
+        model.save_pretrained(out)  # P-tuning: the encoder's output, the virtual token embeddings
+        os.remove(os.path.join(out, "README.md"))  # PEFT's model card template
+        save_file({"input_ids": IDS.contiguous(), "logits": logits.contiguous()}, os.path.join(out, "expected.safetensors"))
+        with open(os.path.join(out, "adapter_config.json")) as f:
+            print(adapter, json.load(f)["peft_type"], tuple(logits.shape))
+
+
+if __name__ == "__main__":
+    main()
