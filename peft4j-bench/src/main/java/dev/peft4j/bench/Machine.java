@@ -69,6 +69,7 @@ public final class Machine {
     m.put("gomp_spincount", System.getenv("GOMP_SPINCOUNT"));
     m.put("malloc_mmap_threshold", System.getenv("MALLOC_MMAP_THRESHOLD_"));
     m.put("malloc_arena_max", System.getenv("MALLOC_ARENA_MAX"));
+    m.put("malloc_top_pad", System.getenv("MALLOC_TOP_PAD_"));
     m.put("blas", dev.peft4j.tensor.Engine.usesMkl() ? "mkl" : "openblas");
     m.put("load_average", loadAverage());
     return m;

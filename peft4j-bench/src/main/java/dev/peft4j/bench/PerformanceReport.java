@@ -73,6 +73,7 @@ public final class PerformanceReport {
         .append(", GOMP_SPINCOUNT=").append(m.path("gomp_spincount").asText("unset"))
         .append(", MALLOC_MMAP_THRESHOLD_=").append(m.path("malloc_mmap_threshold").asText("unset"))
         .append(", MALLOC_ARENA_MAX=").append(m.path("malloc_arena_max").asText("unset"))
+        .append(", MALLOC_TOP_PAD_=").append(m.path("malloc_top_pad").asText("unset"))
         .append(", BLAS: ").append(m.path("blas").asText("openblas")));
     md.append(".\nThe cores are shared with other work; each run records the 1-minute load average it saw"
         + " (a load above the core count means the figures are pessimistic).\n\n");
