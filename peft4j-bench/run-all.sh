@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every bench case docs/PERFORMANCE.md reports (about 15 minutes on 2 cores), and the PyTorch
+# Runs every bench case docs/PERFORMANCE.md reports (about 20 minutes on 2 cores), and the PyTorch
 # eager baselines before their peft4j counterparts where python3 has torch (and transformers and
 # peft), into target/bench/runs.jsonl, then renders docs/PERFORMANCE.md and docs/perf-scale.png.
 # Build first: mvn -q -DskipTests package. Run it on a machine that is otherwise idle.
@@ -34,17 +34,42 @@ commands=(
   "bin/peft4j bench load --json"
   "bin/peft4j bench train --preset tinyllama-1.1b --dtype bf16 --seq 256 --batch 1 --steps 3 --warmup 1 --generate 8 --json"
 )
+# the peft4j runs the PyTorch baselines are paired with; these pairs run twice more at the end, so that
+# the report's comparison gives the median of three pairs
+counterparts=(
+  "bin/peft4j bench train --json"
+  "bin/peft4j bench train --dtype bf16 --json"
+  "bin/peft4j bench infer --rounds 20 --json"
+  "bin/peft4j bench infer --dtype bf16 --json"
+)
 # the PyTorch eager baselines (docs/PERFORMANCE.md, notes §15, §16) run only where python3 has torch,
 # and transformers with peft for --stack hf
 has_torch=$(python3 -c 'import torch' 2>/dev/null && echo yes || echo no)
 has_hf=$(python3 -c 'import torch, transformers, peft' 2>/dev/null && echo yes || echo no)
-for c in "${commands[@]}"; do
-  if [[ "$c" == "$torch_baseline"* && ( "$has_torch" == no || ( "$c" == *"--stack hf"* && "$has_hf" == no ) ) ]]; then
-    echo "- skipped (not installed for python3): $c" >&2
-    continue
+run() {
+  if [[ "$1" == "$torch_baseline"* && ( "$has_torch" == no || ( "$1" == *"--stack hf"* && "$has_hf" == no ) ) ]]; then
+    echo "- skipped (not installed for python3): $1" >&2
+    return
   fi
-  echo "+ $c" >&2
-  eval "$c" | tee -a "$runs"
+  echo "+ $1" >&2
+  eval "$1" | tee -a "$runs"
+}
+paired() {
+  [[ "$1" == "$torch_baseline"* ]] && return 0
+  for p in "${counterparts[@]}"; do [[ "$1" == "$p" ]] && return 0; done
+  return 1
+}
+for c in "${commands[@]}"; do
+  run "$c"
 done
+if [[ "$has_torch" == yes ]]; then
+  for round in 2 3; do
+    for c in "${commands[@]}"; do
+      if paired "$c"; then
+        run "$c"
+      fi
+    done
+  done
+fi
 bin/peft4j bench report --input "$runs" --output docs/PERFORMANCE.md --notes peft4j-bench/PERFORMANCE-notes.md \
-  --command "$(printf '%s\n' "${commands[@]}")"
+  --command "$(printf '%s\n' "${commands[@]}" "# then twice more: the torch_baseline.py runs and the peft4j runs paired with them")"

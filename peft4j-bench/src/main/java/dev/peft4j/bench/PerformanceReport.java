@@ -7,8 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 
@@ -132,7 +134,13 @@ public final class PerformanceReport {
     // the issue's speed targets are for the default bench (f32, default shape); other runs are judged against
     // the same thresholds in a table of their own
     Table beyond = new Table("threshold", "measured", "met");
+    // a case run again (run-all.sh repeats the ones paired with PyTorch) is judged on its first run
+    Map<String, JsonNode> firstOfEachCase = new LinkedHashMap<>();
     for (JsonNode r : infers) {
+      firstOfEachCase.putIfAbsent(String.join("|", r.path("dtype").asText(), r.path("shape").toString(),
+          r.path("batch").asText(), r.path("prompt").asText(), r.path("decode").asText(), r.path("variants").findValuesAsText("name").toString()), r);
+    }
+    for (JsonNode r : firstOfEachCase.values()) {
       boolean issueScope = "f32".equals(r.path("dtype").asText()) && isDefaultShape(r);
       String run = r.path("dtype").asText() + (r.path("batch").asInt() > 1 ? ", batch " + r.path("batch").asInt() : "")
           + (isDefaultShape(r) ? "" : ", " + shape(r.path("shape")));
