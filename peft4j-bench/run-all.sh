@@ -34,14 +34,6 @@ commands=(
   "bin/peft4j bench load --json"
   "bin/peft4j bench train --preset tinyllama-1.1b --dtype bf16 --seq 256 --batch 1 --steps 3 --warmup 1 --generate 8 --json"
 )
-# the peft4j runs the PyTorch baselines are paired with; these pairs run twice more at the end, so that
-# the report's comparison gives the median of three pairs
-counterparts=(
-  "bin/peft4j bench train --json"
-  "bin/peft4j bench train --dtype bf16 --json"
-  "bin/peft4j bench infer --rounds 20 --json"
-  "bin/peft4j bench infer --dtype bf16 --json"
-)
 # the PyTorch eager baselines (docs/PERFORMANCE.md, notes §15, §16) run only where python3 has torch,
 # and transformers with peft for --stack hf
 has_torch=$(python3 -c 'import torch' 2>/dev/null && echo yes || echo no)
@@ -54,20 +46,19 @@ run() {
   echo "+ $1" >&2
   eval "$1" | tee -a "$runs"
 }
-paired() {
-  [[ "$1" == "$torch_baseline"* ]] && return 0
-  for p in "${counterparts[@]}"; do [[ "$1" == "$p" ]] && return 0; done
-  return 1
-}
 for c in "${commands[@]}"; do
   run "$c"
 done
+# each baseline is paired with the peft4j run after it (TorchComparison); the baselines and those
+# runs go twice more, so that the report's comparison gives the median of three pairs
 if [[ "$has_torch" == yes ]]; then
   for round in 2 3; do
+    previous=""
     for c in "${commands[@]}"; do
-      if paired "$c"; then
+      if [[ "$c" == "$torch_baseline"* || "$previous" == "$torch_baseline"* ]]; then
         run "$c"
       fi
+      previous="$c"
     done
   done
 fi

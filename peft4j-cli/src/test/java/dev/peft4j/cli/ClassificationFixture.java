@@ -25,6 +25,26 @@ final class ClassificationFixture {
     return dir;
   }
 
+  /** The tiny BERT (no pooler) with 32 training and 16 evaluation examples, written under {@code dir}. */
+  static Task task(Path dir) throws IOException {
+    return new Task(bert(dir.resolve("model"), false), sentiment(dir.resolve("train.jsonl"), 32),
+        sentiment(dir.resolve("eval.jsonl"), 16));
+  }
+
+  /** A model directory with training and evaluation data for it. */
+  record Task(Path model, Path train, Path eval) {
+    /**
+     * Arguments of {@code train} on this task, evaluated, with [CLS] pooling, one epoch, no progress
+     * bar, into {@code out}; then {@code options} (the method and its settings).
+     */
+    String[] trainArguments(Path out, String... options) {
+      List<String> args = new ArrayList<>(List.of("train", "--model", model.toString(), "--data", train.toString(),
+          "--eval-data", eval.toString(), "--pooling", "cls", "--epochs", "1", "--no-progress", "--output", out.toString()));
+      args.addAll(List.of(options));
+      return args.toArray(String[]::new);
+    }
+  }
+
   /** {@code count} lines: "aaaa..." is positive, "zzzz..." negative. */
   static Path sentiment(Path file, int count) throws IOException {
     Random random = new Random(file.getFileName().toString().hashCode());

@@ -25,18 +25,14 @@ class ClassifierHeadTest {
 
   @Test
   void anAdapterTrainedWithClsPoolingEvaluatesAsTrained() throws Exception {
-    Path model = ClassificationFixture.bert(dir.resolve("model"), false);
-    Path train = ClassificationFixture.sentiment(dir.resolve("train.jsonl"), 32);
-    Path eval = ClassificationFixture.sentiment(dir.resolve("eval.jsonl"), 16);
+    ClassificationFixture.Task task = ClassificationFixture.task(dir);
     Path out = dir.resolve("lora");
-    assertThat(cli.run("train", "--model", model.toString(), "--data", train.toString(), "--eval-data", eval.toString(),
-        "--method", "lora", "--r", "4", "--pooling", "cls", "--epochs", "1", "--lr", "1e-2", "--no-progress",
-        "--output", out.toString())).as(cli.err()).isZero();
+    assertThat(cli.run(task.trainArguments(out, "--method", "lora", "--r", "4", "--lr", "1e-2"))).as(cli.err()).isZero();
     assertThat(ClassifierHead.readFrom(out)).contains(new ClassifierHead(List.of("negative", "positive"), Pooling.CLS));
     Matcher trained = Pattern.compile("after training:  accuracy [\\d.]+% \\(loss ([\\d.]+)").matcher(cli.out());
     assertThat(trained.find()).as(cli.out()).isTrue();
 
-    assertThat(cli.run("eval", "--model", model.toString(), "--adapter", out.toString(), "--data", eval.toString()))
+    assertThat(cli.run("eval", "--model", task.model().toString(), "--adapter", out.toString(), "--data", task.eval().toString()))
         .as(cli.err()).isZero();
     assertThat(cli.out()).contains("loss " + trained.group(1));
   }

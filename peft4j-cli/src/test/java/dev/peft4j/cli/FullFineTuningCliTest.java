@@ -22,13 +22,9 @@ class FullFineTuningCliTest {
 
   @Test
   void fullFineTuningSavesAModelThatEvaluatesAsTrained() throws Exception {
-    Path model = ClassificationFixture.bert(dir.resolve("model"), false);
-    Path train = ClassificationFixture.sentiment(dir.resolve("train.jsonl"), 32);
-    Path eval = ClassificationFixture.sentiment(dir.resolve("eval.jsonl"), 16);
+    ClassificationFixture.Task task = ClassificationFixture.task(dir);
     Path out = dir.resolve("full");
-    int code = cli.run("train", "--model", model.toString(), "--data", train.toString(), "--eval-data", eval.toString(),
-        "--method", "full", "--pooling", "cls", "--epochs", "1", "--lr", "1e-3", "--no-progress", "--output", out.toString());
-    assertThat(code).as(cli.err()).isZero();
+    assertThat(cli.run(task.trainArguments(out, "--method", "full", "--lr", "1e-3"))).as(cli.err()).isZero();
     assertThat(cli.out()).contains("trainable%: 100.0000 (full fine-tuning)").contains("model saved to " + out);
     assertThat(out.resolve("config.json")).exists();
     assertThat(out.resolve("model.safetensors")).exists();
@@ -39,7 +35,7 @@ class FullFineTuningCliTest {
     assertThat(trained.find()).as(cli.out()).isTrue();
 
     // the saved directory is a model: same accuracy and loss as at the end of training (so the same pooling)
-    assertThat(cli.run("eval", "--model", out.toString(), "--data", eval.toString())).as(cli.err()).isZero();
+    assertThat(cli.run("eval", "--model", out.toString(), "--data", task.eval().toString())).as(cli.err()).isZero();
     assertThat(cli.out()).contains(String.format("loss %s", trained.group(2)))
         .contains(String.format("accuracy %.2f%%", Double.parseDouble(trained.group(1))));
   }
