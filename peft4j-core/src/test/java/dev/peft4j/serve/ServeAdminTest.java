@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.peft4j.generate.GenerationResult;
-import dev.peft4j.peft.Peft;
 import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -15,29 +14,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Loading and unloading adapters at run time through the admin endpoints. */
 @Timeout(60)
-class ServeAdminTest {
+class ServeAdminTest extends WithServeFixture {
   private static final String[] AUTH = {"Authorization", "Bearer s3cret"};
-
-  @TempDir static Path dir;
-  static ServeFixture fixture;
-
-  @BeforeAll
-  static void fixture() throws Exception {
-    fixture = ServeFixture.create(dir);
-  }
-
-  @AfterAll
-  static void close() {
-    fixture.close();
-  }
 
   private static List<String> modelIds(ServeClient client) throws Exception {
     List<String> ids = new ArrayList<>();

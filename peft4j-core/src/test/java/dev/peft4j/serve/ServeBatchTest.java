@@ -8,34 +8,17 @@ import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.tensor.Engine;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The running batch without HTTP: requests of different adapters joining at different steps and
  * leaving when done each produce what they produce alone.
  */
-class ServeBatchTest {
-  @TempDir static Path dir;
-  static ServeFixture fixture;
-
-  @BeforeAll
-  static void fixture() throws Exception {
-    fixture = ServeFixture.create(dir);
-  }
-
-  @AfterAll
-  static void close() {
-    fixture.close();
-  }
-
+class ServeBatchTest extends WithServeFixture {
   private static Job job(String adapter, String prompt, int maxTokens) throws Exception {
     long[] ids = ByteTokenizer.ids(prompt);
     return new Job(new CompletionRequest(adapter, adapter, false, ids, maxTokens, 0, 1, List.of(),

@@ -4,32 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.peft4j.generate.FinishReason;
 import dev.peft4j.generate.GenerationResult;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Many concurrent streaming clients of different adapters, batched together, each get their own output. */
-class ServeConcurrencyTest {
+class ServeConcurrencyTest extends WithServeFixture {
   private static final int CLIENTS = 32;
-
-  @TempDir static Path dir;
-  static ServeFixture fixture;
-
-  @BeforeAll
-  static void fixture() throws Exception {
-    fixture = ServeFixture.create(dir);
-  }
-
-  @AfterAll
-  static void close() {
-    fixture.close();
-  }
 
   @Test
   @Timeout(120)

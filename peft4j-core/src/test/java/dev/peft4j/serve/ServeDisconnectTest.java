@@ -6,32 +6,15 @@ import dev.peft4j.generate.GenerationResult;
 import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** A client that goes away mid-stream loses its row; everyone else is served as before. */
-class ServeDisconnectTest {
-  @TempDir static Path dir;
-  static ServeFixture fixture;
-
-  @BeforeAll
-  static void fixture() throws Exception {
-    fixture = ServeFixture.create(dir);
-  }
-
-  @AfterAll
-  static void close() {
-    fixture.close();
-  }
-
+class ServeDisconnectTest extends WithServeFixture {
   /** A prompt whose greedy output with adapter {@code a} runs to 200 tokens (no early EOS). */
   private static String longRunningPrompt() throws Exception {
     for (int i = 0; ; i++) {

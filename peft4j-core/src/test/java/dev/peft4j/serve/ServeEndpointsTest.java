@@ -8,26 +8,21 @@ import dev.peft4j.generate.GenerationConfig;
 import dev.peft4j.generate.GenerationResult;
 import dev.peft4j.text.ChatMessage;
 import dev.peft4j.text.ChatTemplate;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The shapes of OpenAI's responses, chat, models, model names, token-id prompts, stop strings and seeds. */
 @Timeout(60)
-class ServeEndpointsTest {
-  @TempDir static Path dir;
-  static ServeFixture fixture;
+class ServeEndpointsTest extends WithServeFixture {
   static InferenceServer server;
   static ServeClient client;
 
   @BeforeAll
   static void start() throws Exception {
-    fixture = ServeFixture.create(dir);
     server = InferenceServer.start(fixture.loadBase(), fixture.tokenizer(), "tiny-llama", fixture.adapterDirs(),
         ServerConfig.builder().port(0).build());
     client = new ServeClient(server.uri());
@@ -36,7 +31,6 @@ class ServeEndpointsTest {
   @AfterAll
   static void stop() {
     server.close();
-    fixture.close();
   }
 
   private static JsonNode ok(ServeClient.Reply reply) {

@@ -9,7 +9,6 @@ import java.io.InputStream;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,28 +16,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Request limits (413, 400, 404, 405, 429) and graceful shutdown. */
 @Timeout(60)
-class ServeLimitsTest {
-  @TempDir static Path dir;
-  static ServeFixture fixture;
-
-  @BeforeAll
-  static void fixture() throws Exception {
-    fixture = ServeFixture.create(dir);
-  }
-
-  @AfterAll
-  static void close() {
-    fixture.close();
-  }
-
+class ServeLimitsTest extends WithServeFixture {
   private static InferenceServer start(ServerConfig.Builder config) throws Exception {
     return InferenceServer.start(fixture.loadBase(), fixture.tokenizer(), "tiny-llama", fixture.adapterDirs(),
         config.port(0).build());

@@ -13,10 +13,10 @@ import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.testing.CountingTask;
+import dev.peft4j.testing.FrozenWeights;
 import dev.peft4j.testing.TinyCheckpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -37,37 +37,13 @@ class LoraTrainingTest {
   @Test
   void loraFineTuneDrivesLossDownAndLeavesTheBaseBitIdentical() throws Exception {
     PeftModel peft = model("m", 0);
-    Map<String, float[]> frozen = new HashMap<>();
-    peft.baseModel().namedParameters().forEach((n, p) -> {
-      if (!p.trainable()) {
-        frozen.put(n, p.value().toFloatArray());
-      }
-    });
-    CausalLmObjective objective = new CausalLmObjective(peft);
-    BatchSource<Batch> eval = CountingTask.batches(CountingTask.sequences(32, 2), false);
-    EvalResult before = Evaluation.run(objective, eval, 0);
-    List<Double> losses = new ArrayList<>();
-    TrainingResult result = Trainer.builder(objective, CountingTask.batches(CountingTask.sequences(128, 1), true))
-        .optimizer(AdamWConfig.withLr(1e-2)).schedule(LrSchedule.linear(5, 80)).maxSteps(80)
-        .listener(new TrainingListener() {
-          @Override public void onStep(StepMetrics m) { losses.add(m.loss()); }
-        }).build().train();
-    EvalResult after = Evaluation.run(objective, eval, result.steps());
+    FrozenWeights frozen = FrozenWeights.of(peft.baseModel());
+    CountingTask.Run run = CountingTask.train(new CausalLmObjective(peft), 1e-2, 5, 80);
 
-    assertThat(after.loss()).as("held-out loss").isLessThan(0.5 * before.loss());
-    assertThat(CountingTask.mean(losses.subList(70, 80))).isLessThan(0.5 * CountingTask.mean(losses.subList(0, 10)));
-    for (int window = 0; window + 20 <= 80; window += 20) {
-      // steadily: each 20-step window's mean is below the previous one's
-      if (window > 0) {
-        assertThat(CountingTask.mean(losses.subList(window, window + 20))).as("window at " + window)
-            .isLessThan(CountingTask.mean(losses.subList(window - 20, window)));
-      }
-    }
-    peft.baseModel().namedParameters().forEach((n, p) -> {
-      if (frozen.containsKey(n)) {
-        assertThat(p.value().toFloatArray()).as(n).containsExactly(frozen.get(n));
-      }
-    });
+    assertThat(run.after().loss()).as("held-out loss").isLessThan(0.5 * run.before().loss());
+    assertThat(run.meanLoss(70, 80)).isLessThan(0.5 * run.meanLoss(0, 10));
+    run.assertFallsSteadily(20);
+    frozen.assertUnchanged(peft.baseModel());
   }
 
   @Test

@@ -1,8 +1,6 @@
 package dev.peft4j.model.gpt2;
 
-import dev.peft4j.model.CausalInputs;
-import dev.peft4j.model.CausalLm;
-import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.DecoderLm;
 import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.InputEmbeddingSite;
@@ -18,13 +16,14 @@ import java.util.List;
 import java.util.Optional;
 
 /** GPT-2 with its tied language-model head: Hugging Face's {@code GPT2LMHeadModel}. */
-public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
+public final class Gpt2LMHeadModel extends DecoderLm {
   private static final String PREFIX = "transformer.";
 
   private final Gpt2Config config;
   private final Transformer transformer;
 
   public Gpt2LMHeadModel(Gpt2Config config) {
+    super(config.numLayers(), config.vocabSize(), config.maxPositions());
     this.config = config;
     this.transformer = child("transformer", new Transformer(config));
   }
@@ -34,43 +33,13 @@ public final class Gpt2LMHeadModel extends PretrainedModel implements CausalLm {
   }
 
   @Override
-  public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    return pass(inputIds, attentionMask, cache).andThen(this::logits).run();
-  }
-
-  @Override
-  public Tensor lastLogits(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    return pass(inputIds, attentionMask, cache).andThen(h -> logits(h.select(1, h.size(1) - 1))).run();
-  }
-
-  @Override
-  public Stages<Tensor> stages(Tensor inputIds, Tensor attentionMask) {
-    return pass(inputIds, attentionMask, null);
-  }
-
-  private Stages<Tensor> pass(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    CausalInputs.check(inputIds, attentionMask, VirtualInputs.realPast(cache), config.maxPositions(), config.vocabSize());
+  protected Stages<Tensor> backbonePass(Tensor inputIds, Tensor attentionMask, KvCache cache) {
     return transformer.pass(inputIds, attentionMask, cache);
   }
 
   @Override
   public Tensor logits(Tensor hidden) {
     return Functional.linear(hidden, transformer.wte.weight().value(), null); // lm_head tied to wte
-  }
-
-  @Override
-  public KvCache newCache() {
-    return new KvCache(config.numLayers());
-  }
-
-  @Override
-  public int vocabSize() {
-    return config.vocabSize();
-  }
-
-  @Override
-  public long contextLength() {
-    return config.maxPositions();
   }
 
   @Override

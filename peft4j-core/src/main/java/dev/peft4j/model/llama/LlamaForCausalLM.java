@@ -1,8 +1,6 @@
 package dev.peft4j.model.llama;
 
-import dev.peft4j.model.CausalInputs;
-import dev.peft4j.model.CausalLm;
-import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.DecoderLm;
 import dev.peft4j.model.Stages;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.InputEmbeddingSite;
@@ -20,12 +18,13 @@ import java.util.List;
 import java.util.Optional;
 
 /** LLaMA (and Mistral/Qwen2) decoder with its language-model head: Hugging Face's {@code LlamaForCausalLM}. */
-public final class LlamaForCausalLM extends PretrainedModel implements CausalLm {
+public final class LlamaForCausalLM extends DecoderLm {
   private final LlamaConfig config;
   private final Backbone model;
   private final Linear lmHead; // null when tied to the input embeddings
 
   public LlamaForCausalLM(LlamaConfig config) {
+    super(config.numLayers(), config.vocabSize(), config.maxPositions());
     this.config = config;
     this.model = child("model", new Backbone(config));
     this.lmHead = config.tieWordEmbeddings()
@@ -38,43 +37,13 @@ public final class LlamaForCausalLM extends PretrainedModel implements CausalLm 
   }
 
   @Override
-  public Tensor forward(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    return pass(inputIds, attentionMask, cache).andThen(this::logits).run();
-  }
-
-  @Override
-  public Tensor lastLogits(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    return pass(inputIds, attentionMask, cache).andThen(h -> logits(h.select(1, h.size(1) - 1))).run();
-  }
-
-  @Override
-  public Stages<Tensor> stages(Tensor inputIds, Tensor attentionMask) {
-    return pass(inputIds, attentionMask, null);
-  }
-
-  private Stages<Tensor> pass(Tensor inputIds, Tensor attentionMask, KvCache cache) {
-    CausalInputs.check(inputIds, attentionMask, VirtualInputs.realPast(cache), config.maxPositions(), config.vocabSize());
+  protected Stages<Tensor> backbonePass(Tensor inputIds, Tensor attentionMask, KvCache cache) {
     return model.pass(inputIds, attentionMask, cache);
   }
 
   @Override
   public Tensor logits(Tensor hidden) {
     return lmHead == null ? Functional.linear(hidden, model.embedTokens.weight().value(), null) : lmHead.forward(hidden);
-  }
-
-  @Override
-  public KvCache newCache() {
-    return new KvCache(config.numLayers());
-  }
-
-  @Override
-  public int vocabSize() {
-    return config.vocabSize();
-  }
-
-  @Override
-  public long contextLength() {
-    return config.maxPositions();
   }
 
   @Override
