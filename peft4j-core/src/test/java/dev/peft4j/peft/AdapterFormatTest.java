@@ -220,6 +220,21 @@ class AdapterFormatTest {
     assertThatThrownBy(() -> PeftModel.load(load(checkpoint, "m3"), dora))
         .isInstanceOf(ModelFormatException.class).hasMessageContaining("use_dora=true is not supported");
 
+    // a value of the wrong type is an error naming the file and the key, not a default
+    String config = Files.readString(dir.resolve("good").resolve("adapter_config.json"));
+    String[][] mistyped = { // what the file says, what it is changed to, the error
+        {"\"lora_alpha\": 8", "\"lora_alpha\": \"8x\"", "lora_alpha must be a number, got 8x"},
+        {"\"fan_in_fan_out\": false", "\"fan_in_fan_out\": \"no\"", "fan_in_fan_out must be true or false, got no"}};
+    for (String[] edit : mistyped) {
+      assertThat(config).contains(edit[0]);
+      Path typo = copyAdapter(dir.resolve("good"), dir.resolve("typo-" + edit[2].hashCode()), t -> {});
+      Files.writeString(typo.resolve("adapter_config.json"), config.replace(edit[0], edit[1]));
+      assertThatThrownBy(() -> PeftModel.load(load(checkpoint, "m5"), typo))
+          .isInstanceOf(ModelFormatException.class)
+          .hasMessageContaining(typo.resolve("adapter_config.json").toString())
+          .hasMessageContaining(edit[2]);
+    }
+
     Path other = copyAdapter(dir.resolve("good"), dir.resolve("other"), t -> {});
     Files.writeString(other.resolve("adapter_config.json"),
         Files.readString(other.resolve("adapter_config.json")).replace("\"LORA\"", "\"IA3\""));

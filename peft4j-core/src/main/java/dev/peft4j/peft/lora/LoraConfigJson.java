@@ -1,11 +1,12 @@
 package dev.peft4j.peft.lora;
 
 import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.ModuleSelector;
-import dev.peft4j.peft.TaskType;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /** Reads a LoRA {@code adapter_config.json}, rejecting PEFT features peft4j does not implement. */
 public final class LoraConfigJson {
@@ -30,25 +31,23 @@ public final class LoraConfigJson {
     }
     try {
       LoraConfig.Builder b = LoraConfig.builder()
-          .r(intValue(json, "r", 8))
-          .loraAlpha(number(json, "lora_alpha", 8))
-          .loraDropout(number(json, "lora_dropout", 0))
-          .fanInFanOut(Boolean.TRUE.equals(json.get("fan_in_fan_out")))
+          .r(Objects.requireNonNullElse(ConfigJson.optionalInt(json, "r"), 8))
+          .loraAlpha(ConfigJson.number(json, "lora_alpha", 8))
+          .loraDropout(ConfigJson.number(json, "lora_dropout", 0))
+          .fanInFanOut(ConfigJson.bool(json, "fan_in_fan_out", false))
           .bias(LoraConfig.LoraBias.parse(String.valueOf(json.getOrDefault("bias", "none"))))
-          .useRslora(Boolean.TRUE.equals(json.get("use_rslora")))
+          .useRslora(ConfigJson.bool(json, "use_rslora", false))
           .init(init(json.getOrDefault("init_lora_weights", Boolean.TRUE)))
-          .taskType(TaskType.parse((String) json.get("task_type")))
-          .baseModelNameOrPath((String) json.get("base_model_name_or_path"))
-          .inferenceMode(Boolean.TRUE.equals(json.get("inference_mode")));
+          .taskType(ConfigJson.taskType(json))
+          .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
+          .inferenceMode(ConfigJson.bool(json, "inference_mode", false));
       if (json.get("target_modules") != null) {
         b.targetModules(selector(json.get("target_modules")));
       }
       if (json.get("exclude_modules") != null) {
         b.excludeModules(selector(json.get("exclude_modules")));
       }
-      if (json.get("modules_to_save") != null) {
-        b.modulesToSave(strings(json.get("modules_to_save")));
-      }
+      b.modulesToSave(ConfigJson.strings(json, "modules_to_save"));
       Object layers = json.get("layers_to_transform");
       if (layers != null) {
         b.layersToTransform(layers instanceof Number ? List.of(((Number) layers).intValue())
@@ -89,28 +88,6 @@ public final class LoraConfigJson {
 
   private static List<String> strings(Object list) {
     return ((List<?>) list).stream().map(String::valueOf).toList();
-  }
-
-  private static int intValue(Map<String, Object> json, String key, int defaultValue) {
-    Object v = json.get(key);
-    if (v == null) {
-      return defaultValue;
-    }
-    if (!(v instanceof Number) || ((Number) v).doubleValue() != Math.rint(((Number) v).doubleValue())) {
-      throw new IllegalArgumentException(key + " must be an integer, got " + v);
-    }
-    return ((Number) v).intValue();
-  }
-
-  private static double number(Map<String, Object> json, String key, double defaultValue) {
-    Object v = json.get(key);
-    if (v == null) {
-      return defaultValue;
-    }
-    if (!(v instanceof Number)) {
-      throw new IllegalArgumentException(key + " must be a number, got " + v);
-    }
-    return ((Number) v).doubleValue();
   }
 
   private static <T> Map<String, T> map(Object value, java.util.function.Function<Object, T> convert) {
