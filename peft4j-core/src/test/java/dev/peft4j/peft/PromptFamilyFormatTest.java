@@ -146,4 +146,28 @@ class PromptFamilyFormatTest {
         .isInstanceOf(ModelFormatException.class)
         .hasMessageContaining("tensor 'prompt_embeddings'").hasMessageContaining("has shape [4, 32] but this model needs [5, 32]");
   }
+
+  @Test
+  void encoderDecoderAdaptersAndMissingKeysAreClearErrorsForEveryPromptMethod() throws Exception {
+    Map<String, PeftConfig> methods = Map.of(
+        "prefix", PrefixTuningConfig.builder().numVirtualTokens(4).build(),
+        "prompt", PromptTuningConfig.builder().numVirtualTokens(4).build(),
+        "ptuning", PTuningConfig.builder().numVirtualTokens(4).build());
+    for (Map.Entry<String, PeftConfig> method : methods.entrySet()) {
+      Path saved = dir.resolve(method.getKey());
+      Peft.wrap(llama(method.getKey() + "-m"), method.getValue()).save(saved);
+      Path config = saved.resolve("adapter_config.json");
+      String text = Files.readString(config);
+      assertThat(text).contains("\"num_transformer_submodules\": 1", "\"num_virtual_tokens\": 4,");
+
+      Files.writeString(config, text.replace("\"num_transformer_submodules\": 1", "\"num_transformer_submodules\": 2"));
+      assertThatThrownBy(() -> PeftModel.load(llama(method.getKey() + "-m2"), saved)).as(method.getKey())
+          .isInstanceOf(ModelFormatException.class).hasMessageContaining(config.toString())
+          .hasMessageContaining("num_transformer_submodules=2 (an encoder-decoder model) is not supported");
+
+      Files.writeString(config, text.replace("\"num_virtual_tokens\": 4,", ""));
+      assertThatThrownBy(() -> PeftModel.load(llama(method.getKey() + "-m3"), saved)).as(method.getKey())
+          .isInstanceOf(ModelFormatException.class).hasMessageContaining("num_virtual_tokens is missing");
+    }
+  }
 }

@@ -18,22 +18,10 @@ public final class PrefixTuningConfigJson {
       if (init != null && !"zero".equals(init)) {
         throw new IllegalArgumentException("init_weights must be null or \"zero\", got " + init);
       }
-      Integer submodules = ConfigJson.optionalInt(json, "num_transformer_submodules");
-      if (submodules != null && submodules != 1) {
-        throw new IllegalArgumentException("num_transformer_submodules=" + submodules
-            + " (an encoder-decoder model) is not supported");
-      }
-      return PrefixTuningConfig.builder()
-          .numVirtualTokens(ConfigJson.requiredInt(json, "num_virtual_tokens"))
+      return PrefixTuningConfig.builder().loadedFrom(json)
           .prefixProjection(ConfigJson.bool(json, "prefix_projection", false))
           .encoderHiddenSize(ConfigJson.optionalInt(json, "encoder_hidden_size"))
           .zeroInit(init != null)
-          .dimensions(ConfigJson.optionalInt(json, "token_dim"), ConfigJson.optionalInt(json, "num_attention_heads"),
-              ConfigJson.optionalInt(json, "num_layers"))
-          .modulesToSave(ConfigJson.strings(json, "modules_to_save"))
-          .taskType(ConfigJson.taskType(json))
-          .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
-          .inferenceMode(true)
           .build();
     } catch (IllegalArgumentException | ClassCastException e) {
       throw new ModelFormatException(source + ": " + e.getMessage(), e);

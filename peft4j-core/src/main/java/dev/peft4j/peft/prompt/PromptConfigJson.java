@@ -16,18 +16,10 @@ public final class PromptConfigJson {
   public static PromptTuningConfig parsePromptTuning(Map<String, Object> json, String source)
       throws ModelFormatException {
     try {
-      checkSubmodules(json);
       String init = ConfigJson.string(json, "prompt_tuning_init");
-      return PromptTuningConfig.builder()
-          .numVirtualTokens(ConfigJson.requiredInt(json, "num_virtual_tokens"))
+      return PromptTuningConfig.builder().loadedFrom(json)
           .init(init == null ? PromptTuningConfig.PromptInit.RANDOM : PromptTuningConfig.PromptInit.valueOf(init))
           .recordedText(ConfigJson.string(json, "prompt_tuning_init_text"), ConfigJson.string(json, "tokenizer_name_or_path"))
-          .dimensions(ConfigJson.optionalInt(json, "token_dim"), ConfigJson.optionalInt(json, "num_attention_heads"),
-              ConfigJson.optionalInt(json, "num_layers"))
-          .modulesToSave(ConfigJson.strings(json, "modules_to_save"))
-          .taskType(ConfigJson.taskType(json))
-          .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
-          .inferenceMode(true)
           .build();
     } catch (IllegalArgumentException | ClassCastException e) {
       throw new ModelFormatException(source + ": " + e.getMessage(), e);
@@ -36,20 +28,12 @@ public final class PromptConfigJson {
 
   public static PTuningConfig parsePTuning(Map<String, Object> json, String source) throws ModelFormatException {
     try {
-      checkSubmodules(json);
       String type = ConfigJson.string(json, "encoder_reparameterization_type");
-      PTuningConfig.Builder b = PTuningConfig.builder()
-          .numVirtualTokens(ConfigJson.requiredInt(json, "num_virtual_tokens"))
+      PTuningConfig.Builder b = PTuningConfig.builder().loadedFrom(json)
           .encoderType(type == null ? PTuningConfig.EncoderType.MLP : PTuningConfig.EncoderType.valueOf(type))
           .encoderHiddenSize(ConfigJson.optionalInt(json, "encoder_hidden_size"))
           .encoderNumLayers(json.get("encoder_num_layers") == null ? 2 : ConfigJson.requiredInt(json, "encoder_num_layers"))
-          .encoderDropout(ConfigJson.number(json, "encoder_dropout", 0))
-          .dimensions(ConfigJson.optionalInt(json, "token_dim"), ConfigJson.optionalInt(json, "num_attention_heads"),
-              ConfigJson.optionalInt(json, "num_layers"))
-          .modulesToSave(ConfigJson.strings(json, "modules_to_save"))
-          .taskType(ConfigJson.taskType(json))
-          .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
-          .inferenceMode(true);
+          .encoderDropout(ConfigJson.number(json, "encoder_dropout", 0));
       String template = ConfigJson.string(json, "template");
       if (template != null) {
         b.template(PromptTemplate.parse(template), ConfigJson.requiredInt(json, "pseudo_token_id"));
@@ -57,14 +41,6 @@ public final class PromptConfigJson {
       return b.build();
     } catch (IllegalArgumentException | ClassCastException e) {
       throw new ModelFormatException(source + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static void checkSubmodules(Map<String, Object> json) {
-    Integer submodules = ConfigJson.optionalInt(json, "num_transformer_submodules");
-    if (submodules != null && submodules != 1) {
-      throw new IllegalArgumentException("num_transformer_submodules=" + submodules
-          + " (an encoder-decoder model) is not supported");
     }
   }
 }
