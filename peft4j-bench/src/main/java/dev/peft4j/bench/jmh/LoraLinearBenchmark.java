@@ -11,19 +11,11 @@ import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One {@code dim x dim} projection, forward and backward, on {@code tokens} rows that need a
@@ -31,16 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * attached through the real hook ({@link Projection#forward} + {@code LoraDelta}). The difference
  * is what LoRA costs per adapted layer.
  */
-@State(org.openjdk.jmh.annotations.Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(1)
-public class LoraLinearBenchmark {
-  @Param({"f32", "bf16"})
-  public String dtype;
-
+public class LoraLinearBenchmark extends LayerBenchmark {
   @Param({"1024"})
   public int tokens;
 
@@ -58,7 +41,7 @@ public class LoraLinearBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    DType d = DType.parse(dtype);
+    DType d = dtype();
     ModelShape shape = new ModelShape(dim, 1, 8, 8, 4 * dim, 256);
     model = RandomModels.llama(shape, d, 2048, 1);
     peft = Peft.wrap(model, LoraConfig.builder().r(rank).loraAlpha(2 * rank).targetModules("q_proj")

@@ -4,24 +4,15 @@ import dev.peft4j.bench.InferVariant;
 import dev.peft4j.bench.ModelShape;
 import dev.peft4j.bench.RandomModels;
 import dev.peft4j.model.llama.LlamaForCausalLM;
-import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One LLaMA decoder layer (dim 512, 8 heads, 4 KV heads, FFN 1408, a 1,000-token vocabulary so the
@@ -32,21 +23,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code forwardBackward} back-propagates Σ logits into the method's parameters (for {@code base},
  * which has none, it is the forward with autograd recording).
  */
-@State(org.openjdk.jmh.annotations.Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(1)
-public class MethodLayerBenchmark {
+public class MethodLayerBenchmark extends LayerBenchmark {
   private static final ModelShape SHAPE = new ModelShape(512, 1, 8, 4, 1408, 1000);
   private static final int BATCH = 4;
 
   @Param({"base", "lora", "houlsby", "prefix", "llama-adapter"})
   public String method;
-
-  @Param({"f32", "bf16"})
-  public String dtype;
 
   @Param({"128"})
   public int seq;
@@ -57,7 +39,7 @@ public class MethodLayerBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    model = RandomModels.llama(SHAPE, DType.parse(dtype), 2048, 7);
+    model = RandomModels.llama(SHAPE, dtype(), 2048, 7);
     InferVariant variant = InferVariant.ALL.stream().filter(v -> v.name().equals(method)).findFirst().orElseThrow();
     attached = variant.setup().attach(model, BATCH);
     ids = RandomModels.tokenIds(new Random(7), BATCH, seq, SHAPE.vocab()).retain();

@@ -5,19 +5,11 @@ import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Causal grouped-query attention over {@code seq} positions with {@code prefix} learned key/value
@@ -26,16 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * attention. This is the bare attention math; {@link MethodLayerBenchmark} runs the prefix module
  * itself inside a decoder layer.
  */
-@State(org.openjdk.jmh.annotations.Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(1)
-public class PrefixAttentionBenchmark {
-  @Param({"f32", "bf16"})
-  public String dtype;
-
+public class PrefixAttentionBenchmark extends LayerBenchmark {
   @Param({"0", "16"})
   public int prefix;
 
@@ -56,7 +39,7 @@ public class PrefixAttentionBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    DType d = DType.parse(dtype);
+    DType d = dtype();
     q = grad(Tensor.randn(DType.F32, BATCH, HEADS, seq, HEAD_DIM).to(d));
     k = grad(Tensor.randn(DType.F32, BATCH, KV_HEADS, seq, HEAD_DIM).to(d));
     v = grad(Tensor.randn(DType.F32, BATCH, KV_HEADS, seq, HEAD_DIM).to(d));
