@@ -215,11 +215,6 @@ public final class Tensor implements AutoCloseable {
     return this;
   }
 
-  /** log Σ exp along {@code dim}, computed without overflow. */
-  public Tensor logsumexp(long dim, boolean keepDim) {
-    return new Tensor(handle.logsumexp(new long[] {dim}, keepDim));
-  }
-
   public Tensor tanh() {
     return new Tensor(handle.tanh());
   }

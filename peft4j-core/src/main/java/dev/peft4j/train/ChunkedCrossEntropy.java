@@ -2,6 +2,7 @@ package dev.peft4j.train;
 
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
 import java.util.function.UnaryOperator;
@@ -69,10 +70,9 @@ final class ChunkedCrossEntropy implements LossBackward<Tensor> {
       Tensor gradient;
       double sum;
       try (Engine.GradGuard g = Engine.noGrad()) {
-        Tensor z = logits.to(DType.F32);
-        Tensor logSumExp = z.logsumexp(1, true); // [n, 1]
-        sum = summedLoss(z, logSumExp, y);
-        gradient = z.sub(logSumExp).exp_() // softmax(z)
+        Tensor logProbs = logProbs(logits);
+        sum = summedLoss(logProbs, y);
+        gradient = logProbs.exp_() // softmax(z), in place
             .scatterAdd_(1, y, Tensor.full(DType.F32, -1, y.size(0), 1)) // − onehot(y)
             .mul_(1 / denominator);
       }
@@ -96,16 +96,21 @@ final class ChunkedCrossEntropy implements LossBackward<Tensor> {
     if (scored == null) {
       return EvalStats.of(0, 0);
     }
-    double sum = forEachChunk(scored.hidden(), scored, (logits, y) -> {
-      Tensor z = logits.to(DType.F32);
-      return summedLoss(z, z.logsumexp(1, true), y);
-    });
+    double sum = forEachChunk(scored.hidden(), scored, (logits, y) -> summedLoss(logProbs(logits), y));
     return EvalStats.of(sum, scored.count());
   }
 
-  /** Σ over the rows of logsumexp(z) − z_y: the chunk's summed cross-entropy. */
-  private static double summedLoss(Tensor z, Tensor logSumExp, Tensor y) {
-    return logSumExp.sub(z.gather(1, y)).sum().item();
+  /**
+   * log softmax(z) = z − logsumexp(z) of a chunk's logits, in float32: one fused kernel, where
+   * {@code logsumexp} and a subtraction would make five passes over the [n, vocab] logits.
+   */
+  private static Tensor logProbs(Tensor logits) {
+    return Functional.logSoftmax(logits.to(DType.F32), 1);
+  }
+
+  /** Σ over the rows of −log softmax(z)_y = logsumexp(z) − z_y: the chunk's summed cross-entropy. */
+  private static double summedLoss(Tensor logProbs, Tensor y) {
+    return -logProbs.gather(1, y).sum().item();
   }
 
   /** The scored positions' hidden states [S, hidden] (with the graph of {@code hidden}) and targets [S, 1]. */
