@@ -48,6 +48,60 @@ class TensorTest {
     }
   }
 
+  /**
+   * The norm-based RMSNorm against libtorch's own {@code rms_norm} (a composite of other kernels):
+   * outputs and the gradients of input and weight, in float32 within 1e-5 of the largest
+   * magnitude; in bf16 the outputs within two bf16 units (both round once, from inverse RMS
+   * values that may differ in their last float32 bit).
+   */
+  @Test
+  void rmsNormAndItsGradientsMatchLibtorchsRmsNorm() {
+    for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
+      try (Scope scope = Scope.open()) {
+        Tensor x = Tensor.randn(DType.F32, 3, 5, 64).mul(3);
+        x.narrow(0, 0, 1).mul_(1e-3); // rows where eps = 1e-5 is most of mean(x²)
+        x = x.to(dtype);
+        Tensor w = Tensor.randn(DType.F32, 64).to(dtype);
+        Tensor g = Tensor.randn(DType.F32, 3, 5, 64).to(dtype);
+        Tensor x1 = x.detach().requiresGrad(true);
+        Tensor w1 = w.detach().requiresGrad(true);
+        Tensor x2 = x.detach().requiresGrad(true);
+        Tensor w2 = w.detach().requiresGrad(true);
+        Tensor y1 = Functional.rmsNorm(x1, w1, 1e-5);
+        Tensor y2 = new Tensor(org.bytedeco.pytorch.global.torch.rms_norm(x2.handle(), new long[] {64},
+            new org.bytedeco.pytorch.TensorOptional(w2.handle()), new org.bytedeco.pytorch.DoubleOptional(1e-5)));
+        y1.backward(g);
+        y2.backward(g);
+        assertThat(y1.dtype()).isEqualTo(dtype);
+        if (dtype == DType.F32) {
+          assertClose(y1, y2, 1e-5);
+          assertClose(x1.grad(), x2.grad(), 1e-5);
+          assertClose(w1.grad(), w2.grad(), 1e-5);
+        } else {
+          float[] a = y1.toFloatArray();
+          float[] b = y2.toFloatArray();
+          for (int i = 0; i < a.length; i++) {
+            assertThat(a[i]).as("bf16 output %d", i).isCloseTo(b[i], within(Math.abs(b[i]) * 0x1p-7f + 1e-30f));
+          }
+        }
+      }
+    }
+  }
+
+  /** Every element within {@code rtol} times the reference's largest magnitude. */
+  private static void assertClose(Tensor actual, Tensor expected, double rtol) {
+    float[] a = actual.toFloatArray();
+    float[] b = expected.toFloatArray();
+    double scale = 0;
+    for (float v : b) {
+      scale = Math.max(scale, Math.abs(v));
+    }
+    assertThat(scale).isPositive();
+    for (int i = 0; i < a.length; i++) {
+      assertThat((double) a[i]).as("element %d", i).isCloseTo(b[i], within(rtol * scale));
+    }
+  }
+
   @Test
   void attentionWithOneKeyReturnsItsValueAndMaskedKeysAreIgnored() {
     Tensor q = Tensor.randn(DType.F32, 1, 2, 3, 4);
