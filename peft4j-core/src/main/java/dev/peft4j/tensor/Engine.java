@@ -159,6 +159,19 @@ public final class Engine {
     }
   }
 
+  /** Whether autograd would record an operation on any of {@code inputs} on this thread now. */
+  public static boolean records(Tensor... inputs) {
+    if (!GradMode.is_enabled()) {
+      return false;
+    }
+    for (Tensor t : inputs) {
+      if (t.requiresGrad()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Disables gradient recording on this thread until closed. */
   public static GradGuard noGrad() {
     ensureLoaded();

@@ -3,7 +3,6 @@ package dev.peft4j.tensor;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.ShortPointer;
 import org.bytedeco.mkl.global.mkl_rt;
-import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -19,7 +18,7 @@ final class MklBf16 {
   /** Whether {@link #linearRow} can compute {@code x W^T} for these tensors, which have the same dtype. */
   static boolean serves(Tensor x, Tensor weight) {
     return Engine.usesMkl() && x.dtype() == DType.BF16 && weight.handle().is_contiguous() && weight.handle().is_cpu()
-        && !(GradMode.is_enabled() && (x.requiresGrad() || weight.requiresGrad()));
+        && !Engine.records(x, weight);
   }
 
   /**

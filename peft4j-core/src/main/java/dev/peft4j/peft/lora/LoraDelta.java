@@ -115,26 +115,41 @@ public final class LoraDelta extends Module implements OutputDelta {
    */
   @Override
   public Tensor apply(Tensor x) {
-    return control.forRows(x, rows -> unscaled(rows).mul(scaling).to(x.dtype()));
+    return control.forRows(x, rows -> scaled(rows).to(x.dtype()));
   }
 
   /**
-   * {@code y += (α/r) · B A dropout(x)}, the scale riding on the addition (PyTorch's {@code add_}
-   * with alpha, which also rounds a float32 update into a bf16 {@code y}): three ops per adapted
-   * projection, the fewest of the forms measured (docs/PERFORMANCE.md).
+   * {@code y += (α/r) · B A dropout(x)}. Without autograd the scale rides on the addition
+   * (PyTorch's {@code add_} with alpha, which also rounds a float32 update into a bf16 {@code y}):
+   * three ops per adapted projection, the fewest of the forms measured (docs/PERFORMANCE.md). When
+   * autograd records, the backward of that addition would multiply the whole [..., out] gradient
+   * by the scale, so the scale goes on the rank side instead, [..., r].
    */
   @Override
   public Tensor addTo(Tensor y, Tensor x) {
     if (control.rows() != null) {
       return y.add(apply(x));
     }
-    return y.add_(unscaled(x), scaling);
+    if (Engine.records(x, loraA.value(), loraB.value())) {
+      return y.add_(scaled(x), 1);
+    }
+    return y.add_(up(down(x)), scaling);
   }
 
-  /** {@code B A dropout(x)}, computed as {@code (x Aᵀ) Bᵀ} in the adapter's dtype: [..., out]. */
-  private Tensor unscaled(Tensor x) {
+  /** {@code (α/r) · B A dropout(x)} with the scale on the rank side, in the adapter's dtype: [..., out]. */
+  private Tensor scaled(Tensor x) {
+    return up(down(x).mul_(scaling));
+  }
+
+  /** {@code A dropout(x)} = {@code dropout(x) Aᵀ} in the adapter's dtype: [..., r]. */
+  private Tensor down(Tensor x) {
     Tensor in = Functional.dropout(asAdapterDType(x), dropout, control.training());
-    return Functional.linear(Functional.linear(in, loraA.value(), null), loraB.value(), null);
+    return Functional.linear(in, loraA.value(), null);
+  }
+
+  /** {@code B h} = {@code h Bᵀ} of a rank-side {@code h} [..., r]: [..., out]. */
+  private Tensor up(Tensor h) {
+    return Functional.linear(h, loraB.value(), null);
   }
 
   /** Converts A and B to {@code dtype}; the forward follows their dtype. */
