@@ -68,9 +68,12 @@ public final class RotaryEmbedding {
    * @param signedSin [B, 1, T, D], {@code [-sin, sin]}
    */
   public record Rotation(Tensor cos, Tensor signedSin) {
-    /** Rotates {@code x} [B, H, T, D]: {@code x cos + rotate_half(x) sin = x cos + roll(x) sin±}. */
+    /**
+     * Rotates {@code x} [B, H, T, D]: {@code x cos + rotate_half(x) sin = x cos + roll(x) sin±},
+     * the second product and the sum in one {@code addcmul}.
+     */
     public Tensor apply(Tensor x) {
-      return x.mul(cos).add(x.roll(x.size(-1) / 2, -1).mul(signedSin));
+      return x.mul(cos).addcmul(x.roll(x.size(-1) / 2, -1), signedSin);
     }
   }
 }

@@ -483,6 +483,11 @@ public final class Tensor implements AutoCloseable {
     handle.mutable_grad().reset();
   }
 
+  /** {@code this + a * b} in one kernel ({@code torch.addcmul}), broadcasting. */
+  public Tensor addcmul(Tensor a, Tensor b) {
+    return new Tensor(torch.addcmul(handle, a.handle, b.handle));
+  }
+
   /** Euclidean norm of all elements, as a scalar tensor. */
   public Tensor norm() {
     return new Tensor(torch.norm(handle));
