@@ -44,11 +44,12 @@ public final class Functional {
 
   /**
    * {@code x / sqrt(mean(x^2) + eps) * weight} over the last dimension (Zhang &amp; Sennrich 2019),
-   * computed in float32 and rounded to x's dtype once, as libtorch's {@code rms_norm} (Hugging
-   * Face's {@code LlamaRMSNorm} rounds before the weight too: a half unit more error in bf16).
-   * mean(x²) is taken as ‖x‖²/d from one fused norm kernel: libtorch's {@code rms_norm} is a
-   * composite (upcast, pow, mean, add, rsqrt, product) whose backward makes several more passes
-   * over x; this form is ~19% faster forward + backward at [4, 256, 512] (docs/PERFORMANCE.md).
+   * computed in float32 and rounded to x's dtype once, weight included, as libtorch's
+   * {@code rms_norm} (Hugging Face's {@code LlamaRMSNorm} rounds before applying the weight, which
+   * adds error in bf16). mean(x²) is taken as ‖x‖²/d from one fused norm kernel: libtorch's
+   * {@code rms_norm} is a composite (upcast, pow, mean, add, rsqrt, products) whose backward makes
+   * several more passes over x; this form is ~19% faster forward + backward at [4, 256, 512]
+   * (docs/PERFORMANCE.md, notes §17).
    */
   public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
     org.bytedeco.pytorch.Tensor norm = torch.linalg_vector_norm(x.handle(), new Scalar(2.0),
