@@ -15,14 +15,9 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
@@ -31,13 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * cache: the header and mapped reads alone, the copies into tensors, and the whole
  * {@link AutoModel#load}.
  */
-@State(org.openjdk.jmh.annotations.Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(1)
-public class SafeTensorsLoadBenchmark {
+public class SafeTensorsLoadBenchmark extends MicroBenchmark {
   private Path dir;
 
   @Setup(Level.Trial)
