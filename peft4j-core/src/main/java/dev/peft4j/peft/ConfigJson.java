@@ -44,7 +44,7 @@ public final class ConfigJson {
   }
 
   public static TaskType taskType(Map<String, Object> json) {
-    return TaskType.parse((String) json.get("task_type"));
+    return TaskType.parse(string(json, "task_type"));
   }
 
   public static String string(Map<String, Object> json, String key) {

@@ -1,7 +1,7 @@
 package dev.peft4j.peft.bottleneck;
 
 import dev.peft4j.io.ModelFormatException;
-import dev.peft4j.peft.TaskType;
+import dev.peft4j.peft.ConfigJson;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -25,17 +25,20 @@ public final class BottleneckConfigJson {
       Object stack = json.get("stack");
       Checks.require(stack instanceof List && !((List<?>) stack).isEmpty(), "stack must be a non-empty list of adapters");
       BottleneckConfig.Builder b = BottleneckConfig.builder()
-          .trainLayerNorms(Boolean.TRUE.equals(json.get("train_layer_norms")))
-          .taskType(TaskType.parse((String) json.get("task_type")))
-          .baseModelNameOrPath((String) json.get("base_model_name_or_path"))
-          .inferenceMode(Boolean.TRUE.equals(json.get("inference_mode")));
-      if (json.get("modules_to_save") != null) {
-        b.modulesToSave(((List<?>) json.get("modules_to_save")).stream().map(String::valueOf).toList());
+          .trainLayerNorms(ConfigJson.bool(json, "train_layer_norms", false))
+          .taskType(ConfigJson.taskType(json))
+          .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
+          .inferenceMode(ConfigJson.bool(json, "inference_mode", false));
+      List<String> modulesToSave = ConfigJson.strings(json, "modules_to_save");
+      if (modulesToSave != null) {
+        b.modulesToSave(modulesToSave);
       }
       List<?> entries = (List<?>) stack;
       for (int i = 0; i < entries.size(); i++) {
         try {
-          b.adapter(spec((Map<?, ?>) entries.get(i)));
+          @SuppressWarnings("unchecked") // a JSON object's keys are strings
+          Map<String, Object> entry = (Map<String, Object>) entries.get(i);
+          b.adapter(spec(entry));
         } catch (IllegalArgumentException | ClassCastException | NullPointerException e) {
           throw new IllegalArgumentException("stack[" + i + "]: " + e.getMessage(), e);
         }
@@ -46,7 +49,7 @@ public final class BottleneckConfigJson {
     }
   }
 
-  private static BottleneckSpec spec(Map<?, ?> json) {
+  private static BottleneckSpec spec(Map<String, Object> json) {
     TreeSet<String> unknown = new TreeSet<>();
     json.keySet().forEach(k -> {
       if (!SPEC_KEYS.contains(String.valueOf(k))) {
@@ -57,18 +60,20 @@ public final class BottleneckConfigJson {
     BottleneckSpec.Builder b = BottleneckSpec.builder()
         .placement(BottleneckSpec.Placement.parse(string(json, "placement")))
         .insertion(BottleneckSpec.Insertion.parse(string(json, "insertion")))
-        .multiHead(Boolean.TRUE.equals(json.get("multi_head")))
+        .multiHead(ConfigJson.bool(json, "multi_head", false))
         .nonLinearity(BottleneckSpec.NonLinearity.parse(string(json, "non_linearity")))
         .init(BottleneckSpec.Init.parse(string(json, "init_weights")))
-        .learnedScaling(Boolean.TRUE.equals(json.get("learned_scaling")));
+        .learnedScaling(ConfigJson.bool(json, "learned_scaling", false));
     if (json.get("scaling") != null) {
-      b.scaling(((Number) json.get("scaling")).doubleValue());
+      b.scaling(ConfigJson.number(json, "scaling", 0));
     }
-    if (json.get("bottleneck_size") != null) {
-      b.bottleneckSize(integer(json.get("bottleneck_size"), "bottleneck_size"));
+    Integer bottleneckSize = ConfigJson.optionalInt(json, "bottleneck_size");
+    if (bottleneckSize != null) {
+      b.bottleneckSize(bottleneckSize);
     }
-    if (json.get("reduction_factor") != null) {
-      b.reductionFactor(integer(json.get("reduction_factor"), "reduction_factor"));
+    Integer reductionFactor = ConfigJson.optionalInt(json, "reduction_factor");
+    if (reductionFactor != null) {
+      b.reductionFactor(reductionFactor);
     }
     Map<Integer, Integer> perLayer = new TreeMap<>();
     if (json.get("layer_reduction_factors") != null) {
@@ -83,7 +88,7 @@ public final class BottleneckConfigJson {
     return b.build();
   }
 
-  private static String string(Map<?, ?> json, String key) {
+  private static String string(Map<String, Object> json, String key) {
     Object v = json.get(key);
     Checks.require(v instanceof String, "%s must be a string, got %s", key, v);
     return (String) v;

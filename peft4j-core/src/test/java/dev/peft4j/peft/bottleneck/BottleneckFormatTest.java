@@ -159,6 +159,12 @@ class BottleneckFormatTest {
         .isInstanceOf(ModelFormatException.class)
         .hasMessageContaining("stack[0]: non_linearity must be one of relu, gelu, swish, tanh; got 'sigmoid'");
 
+    // a mistyped flag is an error, not false
+    Path typo = copy("good", "typo", t -> {});
+    edit(typo, "\"multi_head\": false", "\"multi_head\": \"no\"");
+    assertThatThrownBy(() -> PeftModel.load(Fixtures.load(checkpoint, dir.resolve("m5")), typo))
+        .isInstanceOf(ModelFormatException.class).hasMessageContaining("stack[0]: multi_head must be true or false, got no");
+
     Path none = copy("good", "none", t -> {});
     edit(none, "\"placement\": \"both\"", "\"placement\": \"none\"");
     assertThatThrownBy(() -> PeftModel.load(Fixtures.load(checkpoint, dir.resolve("m4")), none))
