@@ -34,8 +34,9 @@ final class TorchComparison {
       JsonNode torch = runs.get(i);
       String dtype = torch.path("dtype").asText();
       String stack = stack(torch);
+      Optional<JsonNode> ours = Optional.empty();
       if ("torch-train".equals(torch.path("case").asText())) {
-        Optional<JsonNode> ours = next(runs, i, r -> PerformanceReport.isTrain(r) && PerformanceReport.isDefaultShape(r)
+        ours = next(runs, i, r -> PerformanceReport.isTrain(r) && PerformanceReport.isDefaultShape(r)
             && dtype.equals(r.path("dtype").asText()) && "lora".equals(r.path("method").asText())
             && !PerformanceReport.checkpointed(r) && "highest".equals(r.path("f32_matmul_precision").asText("highest"))
             && sameInts(torch, r, "batch", "seq"));
@@ -48,9 +49,8 @@ final class TorchComparison {
           add(rows, "peak RSS of the process, " + dtype + " training (MiB; memory)", stack,
               new Pair(theirRss, myRss, myRss / theirRss));
         });
-        torchVersion = ours.isPresent() ? torch.path("torch").asText() : torchVersion;
       } else if ("torch-infer".equals(torch.path("case").asText())) {
-        Optional<JsonNode> ours = next(runs, i, r -> "infer".equals(r.path("case").asText())
+        ours = next(runs, i, r -> "infer".equals(r.path("case").asText())
             && PerformanceReport.isDefaultShape(r) && dtype.equals(r.path("dtype").asText())
             && sameInts(torch, r, "batch", "prompt", "decode"));
         ours.ifPresent(r -> {
@@ -67,7 +67,9 @@ final class TorchComparison {
             }
           }
         });
-        torchVersion = ours.isPresent() ? torch.path("torch").asText() : torchVersion;
+      }
+      if (ours.isPresent()) {
+        torchVersion = torch.path("torch").asText();
       }
     }
     if (rows.isEmpty()) {

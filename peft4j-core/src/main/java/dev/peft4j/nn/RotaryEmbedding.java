@@ -8,7 +8,7 @@ import dev.peft4j.tensor.Tensor;
  * {@code x' = x cos(p θ) + rotate_half(x) sin(p θ)} with {@code rotate_half([a, b]) = [-b, a]}.
  * Computed as {@code x cos + roll(x) sin±} with {@code roll([a, b]) = [b, a]} and the sign of
  * rotate_half moved into the table, {@code sin± = [-sin, sin]}: the same products, exactly, in
- * four tensor operations instead of seven. The tables for every position up to the context length
+ * three tensor operations (product, roll, {@code addcmul}) where rotate_half takes seven. The tables for every position up to the context length
  * are built once; the rows of a forward pass's positions are gathered once per pass ({@link #at}).
  */
 public final class RotaryEmbedding {

@@ -69,13 +69,19 @@ public final class ConfigJson {
   /** An integer value, or null when absent. */
   public static Integer optionalInt(Map<String, Object> json, String key) {
     Object v = json.get(key);
-    if (v == null) {
-      return null;
+    return v == null ? null : integer(v, key);
+  }
+
+  /**
+   * A JSON value that must be an integer (an element of a list or map, say).
+   *
+   * @param what names the value in the error, e.g. {@code layers_to_transform}
+   */
+  public static int integer(Object value, String what) {
+    if (!(value instanceof Number) || ((Number) value).doubleValue() != Math.rint(((Number) value).doubleValue())) {
+      throw new IllegalArgumentException(what + " must be an integer, got " + value);
     }
-    if (!(v instanceof Number) || ((Number) v).doubleValue() != Math.rint(((Number) v).doubleValue())) {
-      throw new IllegalArgumentException(key + " must be an integer, got " + v);
-    }
-    return ((Number) v).intValue();
+    return ((Number) value).intValue();
   }
 
   public static int requiredInt(Map<String, Object> json, String key) {

@@ -1,7 +1,6 @@
 package dev.peft4j.tensor;
 
 import org.bytedeco.pytorch.DoubleOptional;
-import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.TensorOptional;
@@ -114,8 +113,7 @@ public final class Functional {
       double scale) {
     boolean gqa = q.size(1) != k.size(1);
     DType dtype = q.dtype();
-    if ((dtype == DType.BF16 || dtype == DType.F16) && q.handle().is_cpu() && GradMode.is_enabled()
-        && (q.requiresGrad() || k.requiresGrad() || v.requiresGrad())) {
+    if ((dtype == DType.BF16 || dtype == DType.F16) && q.handle().is_cpu() && Engine.records(q, k, v)) {
       // libtorch's CPU flash-attention backward in bf16/f16 falls back to a scalar gemm and is
       // 10-20x slower than the same attention in f32 (docs/PERFORMANCE.md); when a backward
       // follows, attend in f32 and round the output once. The forward alone stays in bf16.

@@ -8,8 +8,8 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * One bf16 row times a bf16 weight in MKL's {@code cblas_gemm_bf16bf16f32}, for decoding steps
  * when MKL is loaded ({@link Engine#usesMkl()}): products accumulated in float32 and rounded to
- * bf16 once, as libtorch's own kernels do, at 1.1-2.8x the speed of libtorch's bf16
- * matrix-vector product in the shapes measured (docs/PERFORMANCE.md §16). The call bypasses autograd, so it serves only
+ * bf16 once, as libtorch's own kernels do, at 1.5-2.8x the speed of libtorch's bf16
+ * matrix-vector product in the three shapes measured (docs/PERFORMANCE.md §16). The call bypasses autograd, so it serves only
  * products that autograd would not record (gradients off, or neither operand requiring one).
  */
 final class MklBf16 {

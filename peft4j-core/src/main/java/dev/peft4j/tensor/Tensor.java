@@ -177,6 +177,11 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(handle.sub(other.handle));
   }
 
+  /** {@code this + a * b} in one kernel ({@code torch.addcmul}), broadcasting. */
+  public Tensor addcmul(Tensor a, Tensor b) {
+    return new Tensor(torch.addcmul(handle, a.handle, b.handle));
+  }
+
   public Tensor mul(Tensor other) {
     return new Tensor(handle.mul(other.handle));
   }
@@ -481,11 +486,6 @@ public final class Tensor implements AutoCloseable {
   /** Drops the accumulated gradient (the next backward starts from none). */
   public void clearGrad() {
     handle.mutable_grad().reset();
-  }
-
-  /** {@code this + a * b} in one kernel ({@code torch.addcmul}), broadcasting. */
-  public Tensor addcmul(Tensor a, Tensor b) {
-    return new Tensor(torch.addcmul(handle, a.handle, b.handle));
   }
 
   /** Euclidean norm of all elements, as a scalar tensor. */

@@ -224,7 +224,8 @@ class AdapterFormatTest {
     String config = Files.readString(dir.resolve("good").resolve("adapter_config.json"));
     String[][] mistyped = { // what the file says, what it is changed to, the error
         {"\"lora_alpha\": 8", "\"lora_alpha\": \"8x\"", "lora_alpha must be a number, got 8x"},
-        {"\"fan_in_fan_out\": false", "\"fan_in_fan_out\": \"no\"", "fan_in_fan_out must be true or false, got no"}};
+        {"\"fan_in_fan_out\": false", "\"fan_in_fan_out\": \"no\"", "fan_in_fan_out must be true or false, got no"},
+        {"\"layers_to_transform\": null", "\"layers_to_transform\": [0.5]", "layers_to_transform must be an integer, got 0.5"}};
     for (String[] edit : mistyped) {
       assertThat(config).contains(edit[0]);
       Path typo = copyAdapter(dir.resolve("good"), dir.resolve("typo-" + edit[2].hashCode()), t -> {});

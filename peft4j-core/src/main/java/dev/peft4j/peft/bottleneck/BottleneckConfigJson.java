@@ -50,12 +50,8 @@ public final class BottleneckConfigJson {
   }
 
   private static BottleneckSpec spec(Map<String, Object> json) {
-    TreeSet<String> unknown = new TreeSet<>();
-    json.keySet().forEach(k -> {
-      if (!SPEC_KEYS.contains(String.valueOf(k))) {
-        unknown.add(String.valueOf(k));
-      }
-    });
+    TreeSet<String> unknown = new TreeSet<>(json.keySet());
+    unknown.removeAll(SPEC_KEYS);
     Checks.require(unknown.isEmpty(), "unknown keys %s (known: %s)", unknown, new TreeSet<>(SPEC_KEYS));
     BottleneckSpec.Builder b = BottleneckSpec.builder()
         .placement(BottleneckSpec.Placement.parse(string(json, "placement")))
@@ -78,12 +74,12 @@ public final class BottleneckConfigJson {
     Map<Integer, Integer> perLayer = new TreeMap<>();
     if (json.get("layer_reduction_factors") != null) {
       ((Map<?, ?>) json.get("layer_reduction_factors")).forEach((k, v) ->
-          perLayer.put(Integer.parseInt(String.valueOf(k)), integer(v, "layer_reduction_factors[" + k + "]")));
+          perLayer.put(Integer.parseInt(String.valueOf(k)), ConfigJson.integer(v, "layer_reduction_factors[" + k + "]")));
     }
     b.layerReductionFactors(perLayer);
     if (json.get("layers_to_transform") != null) {
       b.layersToTransform(((List<?>) json.get("layers_to_transform")).stream()
-          .map(x -> integer(x, "layers_to_transform")).toList());
+          .map(x -> ConfigJson.integer(x, "layers_to_transform")).toList());
     }
     return b.build();
   }
@@ -92,11 +88,5 @@ public final class BottleneckConfigJson {
     Object v = json.get(key);
     Checks.require(v instanceof String, "%s must be a string, got %s", key, v);
     return (String) v;
-  }
-
-  private static int integer(Object v, String key) {
-    Checks.require(v instanceof Number && ((Number) v).doubleValue() == Math.rint(((Number) v).doubleValue()),
-        "%s must be an integer, got %s", key, v);
-    return ((Number) v).intValue();
   }
 }

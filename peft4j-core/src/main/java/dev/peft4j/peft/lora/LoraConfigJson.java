@@ -50,14 +50,15 @@ public final class LoraConfigJson {
       b.modulesToSave(ConfigJson.strings(json, "modules_to_save"));
       Object layers = json.get("layers_to_transform");
       if (layers != null) {
-        b.layersToTransform(layers instanceof Number ? List.of(((Number) layers).intValue())
-            : ((List<?>) layers).stream().map(x -> ((Number) x).intValue()).toList());
+        b.layersToTransform(layers instanceof List<?> list
+            ? list.stream().map(x -> ConfigJson.integer(x, "layers_to_transform")).toList()
+            : List.of(ConfigJson.integer(layers, "layers_to_transform")));
       }
       Object pattern = json.get("layers_pattern");
       if (pattern != null) {
         b.layersPattern(pattern instanceof String ? List.of((String) pattern) : strings(pattern));
       }
-      b.rankPattern(map(json.get("rank_pattern"), v -> ((Number) v).intValue()));
+      b.rankPattern(map(json.get("rank_pattern"), v -> ConfigJson.integer(v, "rank_pattern value")));
       b.alphaPattern(map(json.get("alpha_pattern"), v -> ((Number) v).doubleValue()));
       return b.build();
     } catch (IllegalArgumentException | ClassCastException e) {

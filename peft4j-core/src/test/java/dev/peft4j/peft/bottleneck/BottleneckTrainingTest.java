@@ -26,18 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 class BottleneckTrainingTest {
   @TempDir Path dir;
 
-  private static Map<String, float[]> snapshot(PretrainedModel model) {
-    Map<String, float[]> out = new HashMap<>();
-    model.namedParameters().forEach((n, p) -> out.put(n, p.value().toFloatArray()));
-    return out;
-  }
-
   @Test
   void onlyAdapterParametersGetGradientsAndChangeAndFrozenWeightsStayBitIdentical() throws Exception {
     for (BottleneckConfig config : List.of(BottleneckConfig.houlsby(16), BottleneckConfig.scaledParallel(8, 4.0),
         BottleneckConfig.multiHeadParallel(2))) {
       PretrainedModel model = Fixtures.load(TinyCheckpoint.gpt2(), dir.resolve("m" + System.nanoTime()));
-      Map<String, float[]> frozen = snapshot(model);
+      FrozenWeights frozen = FrozenWeights.of(model);
       PeftModel peft = Peft.wrap(model, config);
       Map<String, Parameter> trainable = peft.trainableParameters();
       Map<String, float[]> initial = new HashMap<>();
@@ -62,8 +56,7 @@ class BottleneckTrainingTest {
           }
         }
       }
-      frozen.forEach((n, before) -> assertThat(model.namedParameters().get(n).value().toFloatArray())
-          .as("frozen " + n).containsExactly(before));
+      frozen.assertUnchanged(model);
       // W_up of a zero-up init starts at 0 and has a gradient, so it moves; every trainable tensor changed
       trainable.forEach((n, p) -> assertThat(p.value().toFloatArray()).as(n).isNotEqualTo(initial.get(n)));
     }
