@@ -13,7 +13,7 @@ import sys
 import torch
 from peft import PeftModel
 from safetensors.torch import load_file
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -23,11 +23,14 @@ def main(saved):
     for adapter in sorted(os.listdir(saved)):
         base_name = adapter.split("-")[0]
         expected = load_file(os.path.join(HERE, adapter, "expected.safetensors"))
-        base = AutoModelForCausalLM.from_pretrained(os.path.join(HERE, base_name)).eval()
+        auto = AutoModelForSequenceClassification if base_name == "bert" else AutoModelForCausalLM
+        base = auto.from_pretrained(os.path.join(HERE, base_name)).eval()
         model = PeftModel.from_pretrained(base, os.path.join(saved, adapter)).eval()
         with torch.no_grad():
             ids = expected["input_ids"]
-            logits = model(input_ids=ids).logits.float()[:, -ids.shape[1]:]  # without virtual token positions
+            logits = model(input_ids=ids).logits.float()
+            if logits.dim() == 3:
+                logits = logits[:, -ids.shape[1]:]  # without virtual token positions
         diff = (logits - expected["logits"]).abs().max().item()
         worst = max(worst, diff)
         print(f"{adapter}: largest difference {diff:.2e}")

@@ -21,7 +21,8 @@ import torch
 from peft import (AdaptionPromptConfig, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
                   get_peft_model)
 from safetensors.torch import save_file
-from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers import (BertConfig, BertForSequenceClassification, GPT2Config, GPT2LMHeadModel, LlamaConfig,
+                          LlamaForCausalLM)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IDS = torch.tensor([[1, 5, 9, 13, 2, 7, 30, 11], [4, 4, 18, 60, 3, 25, 8, 1]])
@@ -35,6 +36,10 @@ def base(name):
                              rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 500.0},
                              tie_word_embeddings=False)
         model = LlamaForCausalLM(config)
+    elif name == "bert":
+        config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=4,
+                            intermediate_size=24, max_position_embeddings=64, num_labels=3)
+        model = BertForSequenceClassification(config)
     else:
         config = GPT2Config(vocab_size=64, n_positions=64, n_embd=16, n_layer=2, n_head=4, bos_token_id=0,
                             eos_token_id=0)
@@ -60,6 +65,9 @@ ADAPTERS = {
                                        lora_dropout=0.0)),
     "gpt2-lora": ("gpt2", LoraConfig(r=4, lora_alpha=16, target_modules=["c_attn", "c_proj"], fan_in_fan_out=True,
                                      lora_dropout=0.0)),
+    # sequence classification: PEFT saves the new head (modules_to_save "classifier") beside the LoRA matrices
+    "bert-lora": ("bert", LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8, target_modules=["query", "value"],
+                                     lora_dropout=0.0)),
     "llama-prefix": ("llama", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     "llama-prompt": ("llama", PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     "llama-ptuning": ("llama", PromptEncoderConfig(task_type="CAUSAL_LM", num_virtual_tokens=3,
@@ -69,7 +77,7 @@ ADAPTERS = {
 
 
 def main():
-    for name in ("llama", "gpt2"):
+    for name in ("llama", "gpt2", "bert"):
         shutil.rmtree(os.path.join(HERE, name), ignore_errors=True)
         base(name).save_pretrained(os.path.join(HERE, name))
     for adapter, (base_name, config) in ADAPTERS.items():
@@ -80,8 +88,9 @@ def main():
         roughen(model)
         model.eval()
         with torch.no_grad():
-            # prompt tuning and P-tuning return logits for the virtual tokens too; peft4j returns the caller's
-            logits = model(input_ids=IDS).logits.float()[:, -IDS.shape[1]:]
+            logits = model(input_ids=IDS).logits.float()
+            if logits.dim() == 3:  # prompt tuning and P-tuning score the virtual tokens too; peft4j, the caller's
+                logits = logits[:, -IDS.shape[1]:]
         model.save_pretrained(out)  # P-tuning: the encoder's output, the virtual token embeddings
         os.remove(os.path.join(out, "README.md"))  # PEFT's model card template
         save_file({"input_ids": IDS.contiguous(), "logits": logits.contiguous()}, os.path.join(out, "expected.safetensors"))

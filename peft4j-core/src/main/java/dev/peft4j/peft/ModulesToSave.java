@@ -13,6 +13,11 @@ import java.util.Map;
  * classification head), as PEFT's {@code ModulesToSaveWrapper} keeps one copy per adapter.
  * Activating the adapter points the model's parameters at its copies, so training updates them
  * in place; {@link BaseValues} restores the originals.
+ *
+ * <p>As in PEFT, an entry that names no module of this model is passed over (PEFT writes
+ * {@code ["classifier", "score"]} into every sequence-classification adapter, for the two heads'
+ * usual names), and only a list of which nothing matches is an error. A saved tensor of a module
+ * this model lacks is still refused when the adapter loads (an unexpected name).
  */
 final class ModulesToSave {
   private final Map<String, Parameter> parameters = new LinkedHashMap<>(); // path -> live parameter
@@ -25,18 +30,15 @@ final class ModulesToSave {
     }
     Map<String, Module> modules = model.namedModules();
     for (String wanted : names) {
-      boolean found = false;
       for (Map.Entry<String, Module> e : modules.entrySet()) {
         String path = e.getKey();
         if (path.equals(wanted) || path.endsWith("." + wanted)) {
-          found = true;
           e.getValue().namedParameters().forEach((param, p) -> parameters.put(path + "." + param, p));
         }
       }
-      if (!found) {
-        throw new IllegalArgumentException("modules_to_save entry '" + wanted + "' matches no module of "
-            + model.architecture());
-      }
+    }
+    if (!names.isEmpty() && parameters.isEmpty()) {
+      throw new IllegalArgumentException("modules_to_save " + names + " match no module of " + model.architecture());
     }
     parameters.forEach((path, p) -> values.put(path, base.of(p).copy().retain()));
   }

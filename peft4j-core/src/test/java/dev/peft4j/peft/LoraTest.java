@@ -251,6 +251,30 @@ class LoraTest {
         "base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight");
   }
 
+  @Test
+  void modulesToSaveEntriesThatNameNoModuleArePassedOverAsInPeft() throws Exception {
+    PretrainedModel classifier = load(TinyCheckpoint.bert().withClassifier(3), "cls");
+    // PEFT writes ["classifier", "score"] into every SEQ_CLS adapter; this model has no "score"
+    PeftModel peft = Peft.wrap(classifier, LoraConfig.builder().taskType(TaskType.SEQ_CLS)
+        .modulesToSave("classifier", "score", "pooler").build());
+    assertThat(peft.trainableParameters().keySet().stream().filter(k -> !k.contains("lora_")))
+        .containsExactlyInAnyOrder("classifier.weight", "classifier.bias",
+            "bert.pooler.dense.weight", "bert.pooler.dense.bias");
+    peft.save(dir.resolve("a"));
+
+    PretrainedModel other = load(TinyCheckpoint.bert().withClassifier(3), "other");
+    long params = other.parameterCount();
+    assertThatThrownBy(() -> Peft.wrap(other, LoraConfig.builder().modulesToSave("score", "head").build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("modules_to_save [score, head] match no module of BertForSequenceClassification");
+    assertThat(other.parameterCount()).as("nothing attached by a failed wrap").isEqualTo(params);
+
+    // into the bare encoder (no head, no "bert." prefix) it is refused, naming the tensors left over
+    PretrainedModel encoder = load(TinyCheckpoint.bert(), "encoder");
+    assertThatThrownBy(() -> PeftModel.load(encoder, dir.resolve("a")))
+        .hasMessageContaining("does not fit").hasMessageContaining("base_model.model.classifier.weight");
+  }
+
   private static int[] toInts(long[] ids) {
     int[] out = new int[ids.length];
     for (int i = 0; i < ids.length; i++) {

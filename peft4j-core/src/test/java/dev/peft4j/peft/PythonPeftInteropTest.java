@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.peft4j.io.SafeTensorsFile;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.LoadOptions;
+import dev.peft4j.model.bert.BertForSequenceClassification;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
@@ -15,7 +16,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Adapters saved by Hugging Face PEFT load into peft4j and give the logits PEFT computed. The base
- * models (saved by transformers), the adapters (saved by PEFT, their weights randomised so that
+ * models (saved by transformers; BERT with its sequence-classification head, whose adapter also
+ * carries the head PEFT trained as {@code modules_to_save}), the adapters (saved by PEFT, their weights randomised so that
  * none is the identity) and PEFT's logits for fixed ids were written by
  * {@code src/test/resources/interop/generate.py} with torch 2.13, transformers 5.18 and peft 0.21.
  */
@@ -27,6 +29,7 @@ class PythonPeftInteropTest {
   @CsvSource({
       "llama-lora, llama",
       "gpt2-lora, gpt2",
+      "bert-lora, bert",
       "llama-prefix, llama",
       "llama-prompt, llama",
       "llama-ptuning, llama",
@@ -39,14 +42,14 @@ class PythonPeftInteropTest {
       Tensor ids = expected.copy("input_ids");
       Tensor reference = expected.copy("logits");
 
-      Tensor logits = peft.causalLm().forward(ids, null, null);
+      Tensor logits = logits(peft, ids);
 
       assertThat(logits.shape()).containsExactly(reference.shape());
       double scale = reference.abs().max().item();
       assertThat(logits.sub(reference).abs().max().item()).as("largest difference from PEFT's logits")
           .isLessThanOrEqualTo(TOLERANCE * Math.max(1, scale));
       try (PeftModel.AdaptersDisabled off = peft.disableAdapters()) {
-        Tensor baseLogits = peft.causalLm().forward(ids, null, null);
+        Tensor baseLogits = logits(peft, ids);
         assertThat(baseLogits.sub(reference).abs().max().item()).as("the adapter changes the logits")
             .isGreaterThan(100 * TOLERANCE * Math.max(1, scale));
       }
@@ -55,6 +58,13 @@ class PythonPeftInteropTest {
         peft.save(Path.of(saveTo, adapter));
       }
     }
+  }
+
+  /** Next-token logits [B, T, vocab] of a causal LM, class logits [B, labels] of a classifier. */
+  private static Tensor logits(PeftModel peft, Tensor ids) {
+    return peft.baseModel() instanceof BertForSequenceClassification classifier
+        ? classifier.classify(ids, null, null)
+        : peft.causalLm().forward(ids, null, null);
   }
 
   private static Path resource(String name) throws URISyntaxException {
