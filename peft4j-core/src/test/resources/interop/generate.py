@@ -63,6 +63,9 @@ def roughen(model):
 ADAPTERS = {
     "llama-lora": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"],
                                        lora_dropout=0.0)),
+    # the same adapter as PEFT writes it with safe_serialization=False: adapter_model.bin (torch.save)
+    "llama-lora-bin": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"],
+                                           lora_dropout=0.0)),
     "gpt2-lora": ("gpt2", LoraConfig(r=4, lora_alpha=16, target_modules=["c_attn", "c_proj"], fan_in_fan_out=True,
                                      lora_dropout=0.0)),
     # sequence classification: PEFT saves the new head (modules_to_save "classifier") beside the LoRA matrices
@@ -74,6 +77,29 @@ ADAPTERS = {
                                                    encoder_hidden_size=8)),
     "llama-adaption-prompt": ("llama", AdaptionPromptConfig(task_type="CAUSAL_LM", adapter_len=3, adapter_layers=1)),
 }
+
+
+class NamesAGlobal:
+    """Pickles as a call of builtins.print, the way a pickle runs code; a safe reader refuses it."""
+
+    def __reduce__(self):
+        return print, ("peft4j test fixture: a pickle naming a Python global",)
+
+
+def pickles():
+    """Files torch.save wrote that PickledTensorsTest reads: one it must read (dtypes, a view
+    sharing its storage) and ones it must refuse."""
+    out = os.path.join(HERE, "pickles")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    t = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    torch.save({"w": t, "row": t[1], "h": t.to(torch.bfloat16), "ids": torch.tensor([7, -1])},
+               os.path.join(out, "state-dict.bin"))
+    torch.save([t], os.path.join(out, "list.bin"))
+    torch.save({"w": t, "step": 3}, os.path.join(out, "not-a-tensor.bin"))
+    torch.save({"w": t.to(torch.complex64)}, os.path.join(out, "complex.bin"))
+    torch.save({"w": NamesAGlobal()}, os.path.join(out, "names-a-global.bin"))
+    torch.save({"w": t}, os.path.join(out, "legacy.bin"), _use_new_zipfile_serialization=False)
 
 
 def main():
@@ -91,7 +117,8 @@ def main():
             logits = model(input_ids=IDS).logits.float()
             if logits.dim() == 3:  # prompt tuning and P-tuning score the virtual tokens too; peft4j, the caller's
                 logits = logits[:, -IDS.shape[1]:]
-        model.save_pretrained(out)  # P-tuning: the encoder's output, the virtual token embeddings
+        # P-tuning: the encoder's output, the virtual token embeddings
+        model.save_pretrained(out, safe_serialization=not adapter.endswith("-bin"))
         os.remove(os.path.join(out, "README.md"))  # PEFT's model card template
         save_file({"input_ids": IDS.contiguous(), "logits": logits.contiguous()}, os.path.join(out, "expected.safetensors"))
         with open(os.path.join(out, "adapter_config.json")) as f:
@@ -100,3 +127,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+    pickles()

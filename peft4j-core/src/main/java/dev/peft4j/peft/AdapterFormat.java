@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.io.PickledTensors;
 import dev.peft4j.io.PythonJson;
 import dev.peft4j.io.SafeTensorsFile;
 import dev.peft4j.io.SafeTensorsWriter;
@@ -28,11 +29,14 @@ import java.util.TreeSet;
 /**
  * Hugging Face PEFT's two-file adapter layout: {@code adapter_config.json} (written as Python's
  * {@code json.dumps(indent=2, sort_keys=True)}) and {@code adapter_model.safetensors} (metadata
- * {@code {"format": "pt"}}). See docs/FORMATS.md.
+ * {@code {"format": "pt"}}); adapters PEFT saved as {@code adapter_model.bin} are read too. See
+ * docs/FORMATS.md.
  */
 public final class AdapterFormat {
   public static final String CONFIG_FILE = "adapter_config.json";
   public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+  /** The weights as {@code torch.save} writes them, read when there is no {@link #WEIGHTS_FILE} (as PEFT does). */
+  public static final String PICKLED_WEIGHTS_FILE = "adapter_model.bin";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private AdapterFormat() {}
@@ -56,7 +60,10 @@ public final class AdapterFormat {
     Files.move(tmp, dir.resolve(CONFIG_FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
-  /** Reads an adapter directory written by peft4j or by Hugging Face PEFT. */
+  /**
+   * Reads an adapter directory written by peft4j or by Hugging Face PEFT: the weights from
+   * {@link #WEIGHTS_FILE}, or from {@link #PICKLED_WEIGHTS_FILE} when that is all there is.
+   */
   public static Saved read(Path dir) throws IOException {
     Path configFile = dir.resolve(CONFIG_FILE);
     String text;
@@ -74,9 +81,11 @@ public final class AdapterFormat {
     PeftConfig config = PeftMethods.parse(json, configFile.toString());
     Path weights = dir.resolve(WEIGHTS_FILE);
     if (!Files.exists(weights)) {
-      throw new ModelFormatException(Files.exists(dir.resolve("adapter_model.bin"))
-          ? dir + " has only adapter_model.bin (a pickle); peft4j reads adapter_model.safetensors"
-          : "no " + WEIGHTS_FILE + " in " + dir);
+      Path pickled = dir.resolve(PICKLED_WEIGHTS_FILE);
+      if (!Files.exists(pickled)) {
+        throw new ModelFormatException("no " + WEIGHTS_FILE + " (or " + PICKLED_WEIGHTS_FILE + ") in " + dir);
+      }
+      return new Saved(config, PickledTensors.read(pickled), pickled.toString());
     }
     Map<String, TensorData> tensors = new LinkedHashMap<>();
     try (SafeTensorsFile file = SafeTensorsFile.open(weights)) {

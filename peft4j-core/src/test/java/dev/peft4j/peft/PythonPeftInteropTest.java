@@ -28,6 +28,7 @@ class PythonPeftInteropTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource({
       "llama-lora, llama",
+      "llama-lora-bin, llama",
       "gpt2-lora, gpt2",
       "bert-lora, bert",
       "llama-prefix, llama",

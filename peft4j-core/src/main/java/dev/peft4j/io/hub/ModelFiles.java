@@ -18,8 +18,9 @@ final class ModelFiles {
       "tokenizer.json",
       "tokenizer_config.json",
       "special_tokens_map.json",
-      "adapter_config.json",
-      "adapter_model.safetensors");
+      "adapter_config.json");
+  /** An adapter's weights: the safetensors file, else the pickle PEFT wrote before 0.6 or when asked to. */
+  static final List<String> ADAPTER_WEIGHTS = List.of("adapter_model.safetensors", "adapter_model.bin");
   static final String SINGLE_WEIGHTS = "model.safetensors";
   static final String WEIGHTS_INDEX = "model.safetensors.index.json";
 
@@ -35,6 +36,7 @@ final class ModelFiles {
         wanted.add(f);
       }
     }
+    ADAPTER_WEIGHTS.stream().filter(available::contains).findFirst().ifPresent(wanted::add);
     if (available.contains(SINGLE_WEIGHTS)) {
       wanted.add(SINGLE_WEIGHTS);
     } else if (available.contains(WEIGHTS_INDEX)) {

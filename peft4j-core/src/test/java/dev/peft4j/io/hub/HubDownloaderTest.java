@@ -262,6 +262,26 @@ class HubDownloaderTest {
   }
 
   @Test
+  void anAdapterRepoGivesItsSafetensorsOrElseItsPickle() throws IOException {
+    Map<String, byte[]> both = new LinkedHashMap<>();
+    both.put("adapter_config.json", bytes("{\"peft_type\": \"LORA\"}"));
+    both.put("adapter_model.safetensors", random(2_000, 8));
+    both.put("adapter_model.bin", random(2_000, 9));
+    hub.addRepo(REPO, "both", COMMIT_V1, both, Set.of("adapter_model.safetensors", "adapter_model.bin"));
+    Path snap = downloader(Optional.empty()).download(RepoRef.parse(REPO + "@both").orElseThrow());
+    try (Stream<Path> s = Files.list(snap)) {
+      assertThat(s.map(p -> p.getFileName().toString()))
+          .containsExactlyInAnyOrder("adapter_config.json", "adapter_model.safetensors");
+    }
+
+    Map<String, byte[]> pickled = new LinkedHashMap<>(both);
+    pickled.remove("adapter_model.safetensors");
+    hub.addRepo(REPO, "pickled", "fedcba9876543210fedcba9876543210fedcba98", pickled, Set.of("adapter_model.bin"));
+    snap = downloader(Optional.empty()).download(RepoRef.parse(REPO + "@pickled").orElseThrow());
+    assertThat(Files.readAllBytes(snap.resolve("adapter_model.bin"))).isEqualTo(pickled.get("adapter_model.bin"));
+  }
+
+  @Test
   void offlineSettingsRefuseToDownload() {
     HubDownloader d = new HubDownloader(new HubSettings(cacheDir, hub.endpoint(), Optional.empty(), true));
     assertThatThrownBy(() -> d.download(RepoRef.parse(REPO).orElseThrow()))
