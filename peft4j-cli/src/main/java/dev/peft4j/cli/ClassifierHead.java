@@ -34,8 +34,13 @@ record ClassifierHead(List<String> labels, SequenceClassifier.Pooling pooling) {
     labels = List.copyOf(labels);
   }
 
-  /** A new head over {@code encoder}, named as BERT's ({@code bert.*}, {@code classifier.*}). */
-  SequenceClassifier on(PretrainedModel encoder) {
+  /**
+   * A new head over {@code model}, named as BERT's ({@code bert.*}, {@code classifier.*}); over its
+   * encoder if {@code model} is a classifier already (a transformers {@code BertForSequenceClassification},
+   * whose head this one replaces).
+   */
+  SequenceClassifier on(PretrainedModel model) {
+    PretrainedModel encoder = model instanceof SequenceClassifier classifier ? classifier.encoder() : model;
     return new SequenceClassifier(encoder, "bert", labels, pooling);
   }
 

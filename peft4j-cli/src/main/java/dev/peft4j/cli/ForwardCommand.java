@@ -5,7 +5,6 @@ import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.Encoder;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.model.SequenceClassifier;
-import dev.peft4j.model.bert.BertForSequenceClassification;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
@@ -54,14 +53,13 @@ final class ForwardCommand implements Callable<Integer> {
         out.put("logits", rowsOf(((CausalLm) model).lastLogits(batch.ids(), batch.mask(), null)));
       } else {
         PaddedBatch batch = PaddedBatch.right(rows);
-        Encoder encoder = (Encoder) model;
+        SequenceClassifier classifier = model instanceof SequenceClassifier c ? c : null;
+        Encoder encoder = (Encoder) (classifier == null ? model : classifier.encoder());
         Encoder.EncoderOutput result = encoder.encode(batch.ids(), null, batch.mask());
         out.put("cls", rowsOf(result.lastHiddenState().select(1, 0)));
         out.put("pooled", result.pooled() == null ? null : rowsOf(result.pooled()));
-        if (model instanceof BertForSequenceClassification) {
-          out.put("logits", rowsOf(((BertForSequenceClassification) model).classify(batch.ids(), null, batch.mask())));
-        } else if (model instanceof SequenceClassifier) {
-          out.put("logits", rowsOf(((SequenceClassifier) model).classify(batch.ids(), null, batch.mask())));
+        if (classifier != null) {
+          out.put("logits", rowsOf(classifier.classify(batch.ids(), null, batch.mask())));
         }
       }
     }

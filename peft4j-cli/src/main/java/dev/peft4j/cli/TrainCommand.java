@@ -149,7 +149,7 @@ final class TrainCommand implements Callable<Integer> {
       }
       return base;
     }
-    if (!(base instanceof Encoder)) {
+    if (!(base instanceof Encoder) && !(base instanceof SequenceClassifier)) {
       throw new IllegalArgumentException("classification data needs an encoder model (BERT), got " + base.architecture());
     }
     return head(labels).on(base);

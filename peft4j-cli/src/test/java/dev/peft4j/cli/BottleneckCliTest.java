@@ -70,6 +70,11 @@ class BottleneckCliTest {
     assertThat(cli.run("eval", "--model", model.toString(), "--adapter", out.toString(),
         "--data", dir.resolve("eval.jsonl").toString())).as(cli.err()).isZero();
     assertThat(cli.out()).contains("accuracy");
+    assertThat(cli.run("forward", "--model", model.toString(), "--adapter", out.toString(),
+        "--input-ids", "97,97,97;122,122", "--json")).as(cli.err()).isZero();
+    JsonNode forward = JSON.readTree(cli.out());
+    assertThat(forward.get("cls").get(0)).hasSize(32);
+    assertThat(forward.get("logits")).hasSize(2).allSatisfy(row -> assertThat(row).hasSize(2));
   }
 
   @Test

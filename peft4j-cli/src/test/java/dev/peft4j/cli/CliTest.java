@@ -78,6 +78,19 @@ class CliTest {
   }
 
   @Test
+  void forwardOnATransformersBertClassifierPrintsItsClassLogits() throws Exception {
+    TinyCheckpoint checkpoint = TinyCheckpoint.bert().withClassifier(3);
+    checkpoint.writeTo(dir);
+    int code = Peft4j.run("forward", "--model", dir.toString(), "--input-ids", "2,7,3;2,8,9,10,3", "--json");
+    assertThat(code).as(err.toString()).isZero();
+    JsonNode json = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
+    ReferenceBert reference = (ReferenceBert) checkpoint.reference();
+    assertRowClose(json.get("cls").get(0), reference.lastHidden(new int[] {2, 7, 3}, null)[0]);
+    assertRowClose(json.get("logits").get(0), reference.classifierLogits(new int[] {2, 7, 3}, null));
+    assertRowClose(json.get("logits").get(1), reference.classifierLogits(new int[] {2, 8, 9, 10, 3}, null));
+  }
+
+  @Test
   void inspectPrintsArchitectureAndParameterCounts() {
     TinyCheckpoint.gpt2().writeTo(dir);
     int code = Peft4j.run("inspect", "--model", dir.toString());

@@ -4,7 +4,6 @@ import dev.peft4j.io.HfConfig;
 import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.io.ShardedSafeTensors;
 import dev.peft4j.model.bert.BertConfig;
-import dev.peft4j.model.bert.BertForSequenceClassification;
 import dev.peft4j.model.bert.BertModel;
 import dev.peft4j.model.gpt2.Gpt2Config;
 import dev.peft4j.model.gpt2.Gpt2LMHeadModel;
@@ -84,7 +83,13 @@ public final class AutoModel {
       case "bert":
         BertConfig bert = BertConfig.from(config);
         if (config.architectures().contains("BertForSequenceClassification")) {
-          return new BertForSequenceClassification(bert);
+          // transformers' classifier: the pooler's output through the head, labels from id2label
+          if (bert.labels().size() < 2) {
+            throw new ModelFormatException(config.source() + ": a classifier needs at least 2 labels "
+                + "(num_labels 1, a regression head, is not supported)");
+          }
+          return new SequenceClassifier(new BertModel(bert, true), "bert", bert.labels(),
+              SequenceClassifier.Pooling.POOLER);
         }
         boolean pooler = checkpointNames.contains("pooler.dense.weight")
             || checkpointNames.contains("bert.pooler.dense.weight");

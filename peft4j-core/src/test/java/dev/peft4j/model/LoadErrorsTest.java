@@ -18,6 +18,7 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -150,6 +151,18 @@ class LoadErrorsTest {
     assertThatThrownBy(() -> AutoModel.load(dir))
         .isInstanceOf(ModelFormatException.class)
         .hasMessageContaining("num_key_value_heads (3)");
+  }
+
+  @Test
+  void aClassifiersLabelsMustBeNumberedFromZeroAndAtLeastTwo() {
+    TinyCheckpoint.bert().withClassifier(2).config("id2label", Map.of("0", "no", "2", "yes")).writeTo(dir);
+    assertThatThrownBy(() -> AutoModel.load(dir))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessageContaining("config.json: id2label must map 0..1 to label names; there is no 1");
+    TinyCheckpoint.bert().withClassifier(1).writeTo(dir);
+    assertThatThrownBy(() -> AutoModel.load(dir))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessageContaining("num_labels 1, a regression head, is not supported");
   }
 
   @Test

@@ -5,7 +5,6 @@ import static dev.peft4j.model.ModelTesting.at;
 import static dev.peft4j.model.ModelTesting.ids;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.peft4j.model.bert.BertForSequenceClassification;
 import dev.peft4j.model.bert.BertModel;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
@@ -90,7 +89,8 @@ class ReferenceParityTest {
     TinyCheckpoint checkpoint = TinyCheckpoint.bert().withClassifier(3);
     checkpoint.writeTo(dir);
     ReferenceBert reference = (ReferenceBert) checkpoint.reference();
-    BertForSequenceClassification model = (BertForSequenceClassification) AutoModel.load(dir);
+    SequenceClassifier model = (SequenceClassifier) AutoModel.load(dir);
+    assertThat(model.labels()).containsExactly("LABEL_0", "LABEL_1", "LABEL_2");
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       Tensor logits = model.classify(ids(IDS), null, null);
       assertThat(logits.shape()).containsExactly(1, 3);

@@ -12,6 +12,7 @@ import dev.peft4j.testing.TinyCheckpoint;
 import dev.peft4j.testing.reference.ReferenceBert;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,6 +49,21 @@ class SequenceClassifierTest {
       }
     }
     assertThat(model.namedParameters()).containsKeys("bert.embeddings.word_embeddings.weight", "classifier.weight");
+  }
+
+  @Test
+  void aTransformersClassifierLoadsAsPoolerHeadWithItsLabels() throws Exception {
+    TinyCheckpoint checkpoint = TinyCheckpoint.bert().withClassifier(3)
+        .config("id2label", Map.of("0", "negative", "1", "neutral", "2", "positive"));
+    SequenceClassifier model = (SequenceClassifier) AutoModel.load(checkpoint.writeTo(dir));
+    assertThat(model.labels()).containsExactly("negative", "neutral", "positive");
+    assertThat(model.architecture()).isEqualTo("BertModel+SequenceClassifier(pooler)");
+    int[] ids = {2, 9, 8, 7, 3};
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      Tensor logits = model.classify(batch(new long[][] {{2, 9, 8, 7, 3}}), null, null);
+      assertClose(logits.select(0, 0).toFloatArray(), ((ReferenceBert) checkpoint.reference()).classifierLogits(ids, null),
+          1e-4, "logits");
+    }
   }
 
   @Test

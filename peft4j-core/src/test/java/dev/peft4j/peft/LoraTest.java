@@ -266,7 +266,7 @@ class LoraTest {
     long params = other.parameterCount();
     assertThatThrownBy(() -> Peft.wrap(other, LoraConfig.builder().modulesToSave("score", "head").build()))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("modules_to_save [score, head] match no module of BertForSequenceClassification");
+        .hasMessageContaining("modules_to_save [score, head] match no module of BertModel+SequenceClassifier(pooler)");
     assertThat(other.parameterCount()).as("nothing attached by a failed wrap").isEqualTo(params);
 
     // into the bare encoder (no head, no "bert." prefix) it is refused, naming the tensors left over

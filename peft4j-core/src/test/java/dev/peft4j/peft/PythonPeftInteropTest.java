@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.peft4j.io.SafeTensorsFile;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.LoadOptions;
-import dev.peft4j.model.bert.BertForSequenceClassification;
+import dev.peft4j.model.SequenceClassifier;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
@@ -63,7 +63,7 @@ class PythonPeftInteropTest {
 
   /** Next-token logits [B, T, vocab] of a causal LM, class logits [B, labels] of a classifier. */
   private static Tensor logits(PeftModel peft, Tensor ids) {
-    return peft.baseModel() instanceof BertForSequenceClassification classifier
+    return peft.baseModel() instanceof SequenceClassifier classifier
         ? classifier.classify(ids, null, null)
         : peft.causalLm().forward(ids, null, null);
   }

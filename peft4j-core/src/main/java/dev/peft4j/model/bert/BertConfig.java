@@ -1,15 +1,20 @@
 package dev.peft4j.model.bert;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.peft4j.io.HfConfig;
 import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.nn.Activation;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.IntStream;
 
 /**
  * The fields of a BERT {@code config.json} peft4j uses, with Hugging Face's {@code BertConfig}
  * defaults. Only absolute position embeddings are supported.
  *
- * @param numLabels classification labels ({@code num_labels}, else the size of
- *     {@code id2label}, else 2)
+ * @param labels a sequence classifier's label names in class-id order: {@code id2label}'s, else
+ *     {@code LABEL_0 ...} for {@code num_labels}, else two (transformers' defaults)
  */
 public record BertConfig(
     int vocabSize,
@@ -21,7 +26,11 @@ public record BertConfig(
     int maxPositions,
     int typeVocabSize,
     double layerNormEps,
-    int numLabels) {
+    List<String> labels) {
+
+  public BertConfig {
+    labels = List.copyOf(labels);
+  }
 
   public static BertConfig from(HfConfig c) throws ModelFormatException {
     int hidden = c.getPositiveInt("hidden_size", 768);
@@ -41,7 +50,6 @@ public record BertConfig(
     } catch (IllegalArgumentException e) {
       throw new ModelFormatException(c.source() + ": " + e.getMessage());
     }
-    int labels = c.object("id2label").map(n -> n.size()).orElse(2);
     return new BertConfig(
         c.getPositiveInt("vocab_size", 30522),
         hidden,
@@ -52,7 +60,25 @@ public record BertConfig(
         c.getPositiveInt("max_position_embeddings", 512),
         c.getPositiveInt("type_vocab_size", 2),
         c.getDouble("layer_norm_eps", 1e-12),
-        c.getPositiveInt("num_labels", labels));
+        labels(c));
+  }
+
+  private static List<String> labels(HfConfig c) throws ModelFormatException {
+    Optional<JsonNode> id2label = c.object("id2label");
+    if (id2label.isEmpty()) {
+      int n = c.getPositiveInt("num_labels", 2);
+      return IntStream.range(0, n).mapToObj(i -> "LABEL_" + i).toList();
+    }
+    List<String> labels = new ArrayList<>();
+    for (int id = 0; id < id2label.get().size(); id++) {
+      JsonNode name = id2label.get().get(String.valueOf(id));
+      if (name == null || !name.isTextual()) {
+        throw new ModelFormatException(c.source() + ": id2label must map 0.." + (id2label.get().size() - 1)
+            + " to label names; " + (name == null ? "there is no " + id : id + " maps to " + name));
+      }
+      labels.add(name.asText());
+    }
+    return labels;
   }
 
   public int headDim() {
