@@ -12,7 +12,9 @@ import java.util.Map;
  * Tensors of a file written by {@code torch.save(state_dict)}, such as the {@code adapter_model.bin}
  * of adapters saved by PEFT with {@code safe_serialization=False} (and by PEFT before 0.6). Read
  * through libtorch's unpickler, which refuses every Python global but PyTorch's own, so no code in
- * the file runs ({@link TorchPickle}); the whole file is read into memory (adapter-sized files).
+ * the file runs ({@link TorchPickle}). For adapter-sized files: the whole file is read into memory
+ * (at most 2 GB) and handed to libtorch through JavaCPP's {@code std::vector<char>}, which is
+ * filled a byte per call (about 10 ns a byte here: 0.33 s for a 33 MB file, measured).
  */
 public final class PickledTensors {
   private PickledTensors() {}
