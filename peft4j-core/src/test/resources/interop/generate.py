@@ -71,6 +71,22 @@ ADAPTERS = {
     # sequence classification: PEFT saves the new head (modules_to_save "classifier") beside the LoRA matrices
     "bert-lora": ("bert", LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8, target_modules=["query", "value"],
                                      lora_dropout=0.0)),
+    # rsLoRA, per-module ranks and alphas, one layer only, every linear layer
+    "llama-lora-patterns": ("llama", LoraConfig(r=4, lora_alpha=8, use_rslora=True, layers_to_transform=[1],
+                                                target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
+                                                                "up_proj", "down_proj"],
+                                                rank_pattern={"down_proj": 2}, alpha_pattern={"v_proj": 3},
+                                                lora_dropout=0.0)),
+    "llama-lora-lm-head": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj"], modules_to_save=["lm_head"],
+                                               lora_dropout=0.0)),
+    "gpt2-lora-bias": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True, bias="all",
+                                          lora_dropout=0.0)),
+    "gpt2-prefix": ("gpt2", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
+    # prompt learning on a classifier: the head is saved as base_model.classifier.* (no tuner wrapper),
+    # and BERT's pooler reads the first position, a virtual token for prompt tuning and P-tuning
+    "bert-prompt": ("bert", PromptTuningConfig(task_type="SEQ_CLS", num_virtual_tokens=3)),
+    "bert-ptuning": ("bert", PromptEncoderConfig(task_type="SEQ_CLS", num_virtual_tokens=3, encoder_hidden_size=8)),
+    "bert-prefix": ("bert", PrefixTuningConfig(task_type="SEQ_CLS", num_virtual_tokens=3)),
     "llama-prefix": ("llama", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     "llama-prompt": ("llama", PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     "llama-ptuning": ("llama", PromptEncoderConfig(task_type="CAUSAL_LM", num_virtual_tokens=3,

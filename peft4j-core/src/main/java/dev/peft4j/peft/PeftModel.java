@@ -126,8 +126,12 @@ public final class PeftModel {
     Map<String, Parameter> extra = savedModulesToSave(a);
     Map<String, TensorData> extraTensors = new LinkedHashMap<>();
     extra.keySet().forEach(k -> {
+      // peft4j before 2026-11-29 wrote prompt learning's modules_to_save under base_model.model. too
+      String legacy = k.startsWith("base_model.model.") ? null : "base_model.model." + k.substring("base_model.".length());
       if (methodTensors.containsKey(k)) {
         extraTensors.put(k, methodTensors.remove(k));
+      } else if (legacy != null && methodTensors.containsKey(legacy)) {
+        extraTensors.put(k, methodTensors.remove(legacy));
       }
     });
     a.adapter().load(methodTensors, saved.source());
@@ -446,10 +450,15 @@ public final class PeftModel {
     AdapterFormat.write(dir, a.adapter().config(), tensors);
   }
 
-  /** modules_to_save under PEFT's saved names: {@code base_model.model.<path>}. */
+  /**
+   * modules_to_save under PEFT's saved names: {@code base_model.model.<path>} for the methods PEFT
+   * runs through a tuner wrapping the model (LoRA, adaption prompt), {@code base_model.<path>} for
+   * prompt learning, whose {@code PeftModel.base_model} is the model itself.
+   */
   private static Map<String, Parameter> savedModulesToSave(Attached a) {
+    String prefix = a.adapter().config() instanceof PromptLearningConfig ? "base_model." : "base_model.model.";
     Map<String, Parameter> out = new LinkedHashMap<>();
-    a.modulesToSave().parameters().forEach((path, p) -> out.put("base_model.model." + path, p));
+    a.modulesToSave().parameters().forEach((path, p) -> out.put(prefix + path, p));
     return out;
   }
 }

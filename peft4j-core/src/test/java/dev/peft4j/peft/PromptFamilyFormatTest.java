@@ -5,14 +5,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.io.ModelFormatException;
+import dev.peft4j.io.SafeTensorsWriter;
+import dev.peft4j.io.TensorData;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.model.SequenceClassifier;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
 import dev.peft4j.peft.prompt.PTuningConfig;
 import dev.peft4j.peft.prompt.PromptTemplate;
 import dev.peft4j.peft.prompt.PromptTuningConfig;
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
 import dev.peft4j.testing.TestSafeTensors;
 import dev.peft4j.testing.TinyCheckpoint;
 import dev.peft4j.testing.reference.ReferenceLlama;
@@ -94,6 +101,46 @@ class PromptFamilyFormatTest {
         .gate(LlamaAdapterConfig.Gate.SCALAR).build(), "ap");
     assertThat(adaption.keySet()).containsExactlyInAnyOrderElementsOf(PEFT_ADAPTION_PROMPT_KEYS);
     assertThat(adaption).containsEntry("target_modules", "self_attn");
+  }
+
+  /**
+   * A prompt-learning classifier's head goes under PEFT's {@code base_model.classifier.*} (PEFT runs
+   * prompt learning on the model itself, without the {@code base_model.model} of its tuners); a file
+   * written with the head under {@code base_model.model.classifier.*}, as peft4j did before, still loads.
+   */
+  @Test
+  void aPromptClassifiersHeadIsSavedUnderPeftsNamesAndTheFormerNamesStillLoad() throws Exception {
+    Path model = TinyCheckpoint.bert().writeTo(dir.resolve("bert"));
+    PeftModel peft = Peft.wrap(classifier(model), PromptTuningConfig.builder().numVirtualTokens(3)
+        .taskType(TaskType.SEQ_CLS).modulesToSave(List.of("classifier")).build());
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      peft.trainableParameters().get("classifier.bias").value().add_(Tensor.ones(DType.F32, 2), 1.0);
+    }
+    peft.save(dir.resolve("new"));
+    Map<String, TensorData> saved = AdapterFormat.read(dir.resolve("new")).tensors();
+    assertThat(saved).containsOnlyKeys("prompt_embeddings", "base_model.classifier.weight", "base_model.classifier.bias");
+
+    Path old = Files.createDirectories(dir.resolve("old"));
+    Files.copy(dir.resolve("new").resolve(AdapterFormat.CONFIG_FILE), old.resolve(AdapterFormat.CONFIG_FILE));
+    Map<String, TensorData> renamed = new LinkedHashMap<>();
+    saved.forEach((name, data) -> renamed.put(name.replace("base_model.classifier.", "base_model.model.classifier."), data));
+    SafeTensorsWriter.write(old.resolve(AdapterFormat.WEIGHTS_FILE), renamed, Map.of("format", "pt"));
+    long[][] ids = {{2, 9, 8, 7, 3}};
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      float[] expected = ((SequenceClassifier) peft.baseModel()).classify(Tensor.ofLongs(ids[0], 1, 5), null, null)
+          .toFloatArray();
+      for (String dirName : List.of("new", "old")) {
+        PeftModel loaded = PeftModel.load(classifier(model), dir.resolve(dirName));
+        assertThat(((SequenceClassifier) loaded.baseModel()).classify(Tensor.ofLongs(ids[0], 1, 5), null, null)
+            .toFloatArray()).as(dirName).containsExactly(expected);
+      }
+    }
+  }
+
+  private static SequenceClassifier classifier(Path bert) throws Exception {
+    Engine.manualSeed(3); // the same new head each time, replaced by the adapter's on load
+    return new SequenceClassifier(AutoModel.load(bert, LoadOptions.defaults()), "bert", List.of("no", "yes"),
+        SequenceClassifier.Pooling.MEAN);
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.peft4j.peft;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.peft4j.io.SafeTensorsFile;
+import dev.peft4j.io.TensorData;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.SequenceClassifier;
@@ -11,6 +12,8 @@ import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -22,6 +25,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * {@code src/test/resources/interop/generate.py} with torch 2.13, transformers 5.18 and peft 0.21.
  */
 class PythonPeftInteropTest {
+  @TempDir Path dir;
+
   /** float32 on both sides; differences are summation order only. */
   private static final double TOLERANCE = 1e-4;
 
@@ -31,6 +36,13 @@ class PythonPeftInteropTest {
       "llama-lora-bin, llama",
       "gpt2-lora, gpt2",
       "bert-lora, bert",
+      "llama-lora-patterns, llama",
+      "llama-lora-lm-head, llama",
+      "gpt2-lora-bias, gpt2",
+      "gpt2-prefix, gpt2",
+      "bert-prompt, bert",
+      "bert-ptuning, bert",
+      "bert-prefix, bert",
       "llama-prefix, llama",
       "llama-prompt, llama",
       "llama-ptuning, llama",
@@ -58,6 +70,12 @@ class PythonPeftInteropTest {
       if (saveTo != null) { // for the reverse check, interop/check_saved_by_peft4j.py (Python reads what peft4j wrote)
         peft.save(Path.of(saveTo, adapter));
       }
+      // saved again by peft4j: PEFT's tensor names (what PEFT looks its weights up by) and values
+      peft.save(dir.resolve(adapter));
+      Map<String, TensorData> ours = AdapterFormat.read(dir.resolve(adapter)).tensors();
+      Map<String, TensorData> peftsOwn = AdapterFormat.read(resource(adapter)).tensors();
+      assertThat(ours.keySet()).containsExactlyInAnyOrderElementsOf(peftsOwn.keySet());
+      peftsOwn.forEach((name, data) -> assertThat(ours.get(name).data()).as(name).isEqualTo(data.data()));
     }
   }
 

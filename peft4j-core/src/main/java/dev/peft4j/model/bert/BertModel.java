@@ -96,8 +96,9 @@ public final class BertModel extends PretrainedModel implements Encoder, InputEm
 
       @Override
       public EncoderOutput head(Tensor h) {
-        Tensor tokens = in.strip(h); // the pooler reads the first real token ([CLS])
-        return new EncoderOutput(tokens, pooler == null ? null : pooler.forward(tokens));
+        // the pooler reads the first position, virtual or not, as transformers' BertModel does when
+        // PEFT's prompt tuning or P-tuning puts the prompt in front (PEFT-trained heads rely on it)
+        return new EncoderOutput(in.strip(h), pooler == null ? null : pooler.forward(h));
       }
     };
   }
