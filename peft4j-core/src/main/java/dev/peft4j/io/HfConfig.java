@@ -79,6 +79,12 @@ public final class HfConfig {
     return out;
   }
 
+  /** Whether {@code key} is present with the value null (as opposed to absent, which means the default). */
+  public boolean isNull(String key) {
+    JsonNode n = root.get(key);
+    return n != null && n.isNull();
+  }
+
   public boolean has(String key) {
     JsonNode n = root.get(key);
     return n != null && !n.isNull();

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.io.SafeTensorsFormatException;
+import dev.peft4j.tensor.Scope;
+import dev.peft4j.tensor.Tensor;
 import dev.peft4j.testing.TestSafeTensors;
 import dev.peft4j.testing.TinyCheckpoint;
 import java.io.IOException;
@@ -164,6 +166,39 @@ class LoadErrorsTest {
         .isInstanceOf(ModelFormatException.class)
         .hasMessageContaining("num_labels 1, a regression head, is not supported");
   }
+
+  /** peft4j has no sliding-window attention: where transformers would slide, the context stops at the window. */
+  @Test
+  void aSlidingWindowCapsTheContextLength() throws IOException {
+    assertThat(contextLength(TinyCheckpoint.llama().config("model_type", "mistral").config("sliding_window", 5)))
+        .isEqualTo(5);
+    TinyCheckpoint longMistral = TinyCheckpoint.llama().config("model_type", "mistral")
+        .config("max_position_embeddings", 5000);
+    assertThat(contextLength(longMistral)).as("transformers' default window").isEqualTo(4096);
+    Path noWindow = dir.resolve("no-window");
+    longMistral.writeTo(noWindow);
+    Path config = noWindow.resolve("config.json");
+    Files.writeString(config, Files.readString(config).replaceFirst("\\{", "{\"sliding_window\": null,"));
+    assertThat(((DecoderLm) AutoModel.load(noWindow)).contextLength())
+        .as("Mistral v0.2 and later: sliding_window null, no window").isEqualTo(5000);
+    assertThat(contextLength(TinyCheckpoint.llama().config("model_type", "qwen2").config("sliding_window", 5)))
+        .as("Qwen2 slides only with use_sliding_window").isEqualTo(128);
+    assertThat(contextLength(TinyCheckpoint.llama().config("model_type", "qwen2").config("sliding_window", 5)
+        .config("use_sliding_window", true))).isEqualTo(5);
+    CausalLm capped = AutoModel.loadCausalLm(dir.resolve("0"), LoadOptions.defaults()); // the first, Mistral
+    try (Scope scope = Scope.open()) {
+      assertThatThrownBy(() -> capped.forward(Tensor.ofLongs(new long[] {1, 2, 3, 4, 5, 6}, 1, 6), null, null))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("context length 5");
+    }
+  }
+
+  private long contextLength(TinyCheckpoint checkpoint) throws IOException {
+    Path at = dir.resolve(String.valueOf(checkpointsWritten++));
+    checkpoint.writeTo(at);
+    return ((DecoderLm) AutoModel.load(at)).contextLength();
+  }
+
+  private int checkpointsWritten;
 
   @Test
   void configWithAWrongTypeNamesTheKey() throws IOException {

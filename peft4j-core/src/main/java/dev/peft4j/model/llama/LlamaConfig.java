@@ -12,6 +12,8 @@ import dev.peft4j.nn.RopeScaling;
  *
  * @param modelType llama, mistral or qwen2
  * @param headDim {@code head_dim}, default hidden/heads
+ * @param maxPositions the context length: {@code max_position_embeddings}, or {@code sliding_window}
+ *     if smaller (Mistral; Qwen2 with {@code use_sliding_window}), peft4j having no sliding window
  * @param qkvBias bias on q/k/v projections ({@code attention_bias}; always for qwen2)
  * @param outputBias bias on o_proj ({@code attention_bias}; never for qwen2)
  */
@@ -61,7 +63,8 @@ public record LlamaConfig(
         heads,
         kvHeads,
         headDim,
-        c.getPositiveInt("max_position_embeddings", qwen2 ? 32768 : mistral ? 4096 * 32 : 2048),
+        contextLength(c, c.getPositiveInt("max_position_embeddings", qwen2 ? 32768 : mistral ? 4096 * 32 : 2048),
+            mistral || qwen2 && c.getBool("use_sliding_window", false)),
         c.getDouble("rms_norm_eps", 1e-6),
         ropeTheta,
         ropeScaling(c, ropeParameters),
@@ -69,6 +72,16 @@ public record LlamaConfig(
         !qwen2 && attentionBias,
         c.getBool("mlp_bias", false),
         c.getBool("tie_word_embeddings", false));
+  }
+
+  /**
+   * {@code max_position_embeddings}, capped at {@code sliding_window} (transformers' default 4096;
+   * null for none) where transformers attends within one: peft4j attends to every earlier position,
+   * which is the same up to the window only.
+   */
+  private static int contextLength(HfConfig c, int maxPositions, boolean slides) throws ModelFormatException {
+    return slides && !c.isNull("sliding_window") ? Math.min(maxPositions, c.getPositiveInt("sliding_window", 4096))
+        : maxPositions;
   }
 
   private static RopeScaling ropeScaling(HfConfig c, JsonNode ropeParameters) throws ModelFormatException {
