@@ -26,8 +26,9 @@ public interface Encoder {
   int hiddenSize();
 
   /**
-   * @param lastHiddenState [B, T, hidden]
-   * @param pooled [B, hidden] pooler output, or null when the model has no pooler
+   * @param lastHiddenState [B, T, hidden], the caller's T positions (virtual tokens left out)
+   * @param pooled [B, hidden] pooler output, or null when the model has no pooler; it reads the
+   *     first position, which is a virtual token when prompt tuning or P-tuning prepends them
    */
   record EncoderOutput(Tensor lastHiddenState, Tensor pooled) {}
 }

@@ -29,6 +29,8 @@ public final class PeftModel {
   public static final String DEFAULT_ADAPTER = "default";
   /** The row name that selects no adapter in a mixed batch. */
   public static final String BASE = "base";
+  /** Where PEFT's tuners (LoRA, ...) save what they hold: under the tuner's {@code model}. */
+  private static final String TUNER_PREFIX = "base_model.model.";
 
   private final PretrainedModel base;
   private final Map<String, Attached> adapters = new LinkedHashMap<>();
@@ -123,15 +125,17 @@ public final class PeftModel {
   private void loadTensors(String name, AdapterFormat.Saved saved) throws IOException {
     Attached a = adapters.get(name);
     Map<String, TensorData> methodTensors = new LinkedHashMap<>(saved.tensors());
-    Map<String, Parameter> extra = savedModulesToSave(a);
+    Map<String, Parameter> extra = new LinkedHashMap<>();
     Map<String, TensorData> extraTensors = new LinkedHashMap<>();
-    extra.keySet().forEach(k -> {
+    a.modulesToSave().parameters().forEach((path, p) -> {
+      String key = savedName(a, path);
       // peft4j before 2026-11-29 wrote prompt learning's modules_to_save under base_model.model. too
-      String legacy = k.startsWith("base_model.model.") ? null : "base_model.model." + k.substring("base_model.".length());
-      if (methodTensors.containsKey(k)) {
-        extraTensors.put(k, methodTensors.remove(k));
-      } else if (legacy != null && methodTensors.containsKey(legacy)) {
-        extraTensors.put(k, methodTensors.remove(legacy));
+      String former = TUNER_PREFIX + path;
+      extra.put(key, p);
+      if (methodTensors.containsKey(key)) {
+        extraTensors.put(key, methodTensors.remove(key));
+      } else if (methodTensors.containsKey(former)) {
+        extraTensors.put(key, methodTensors.remove(former));
       }
     });
     a.adapter().load(methodTensors, saved.source());
@@ -450,15 +454,19 @@ public final class PeftModel {
     AdapterFormat.write(dir, a.adapter().config(), tensors);
   }
 
-  /**
-   * modules_to_save under PEFT's saved names: {@code base_model.model.<path>} for the methods PEFT
-   * runs through a tuner wrapping the model (LoRA, adaption prompt), {@code base_model.<path>} for
-   * prompt learning, whose {@code PeftModel.base_model} is the model itself.
-   */
+  /** modules_to_save under PEFT's saved names ({@link #savedName}). */
   private static Map<String, Parameter> savedModulesToSave(Attached a) {
-    String prefix = a.adapter().config() instanceof PromptLearningConfig ? "base_model." : "base_model.model.";
     Map<String, Parameter> out = new LinkedHashMap<>();
-    a.modulesToSave().parameters().forEach((path, p) -> out.put(prefix + path, p));
+    a.modulesToSave().parameters().forEach((path, p) -> out.put(savedName(a, path), p));
     return out;
+  }
+
+  /**
+   * PEFT's saved name of a modules_to_save parameter: {@code base_model.model.<path>} for the
+   * methods PEFT runs through a tuner wrapping the model (LoRA, adaption prompt), {@code
+   * base_model.<path>} for prompt learning, whose {@code PeftModel.base_model} is the model itself.
+   */
+  private static String savedName(Attached a, String path) {
+    return (a.adapter().config() instanceof PromptLearningConfig ? "base_model." : TUNER_PREFIX) + path;
   }
 }
