@@ -12,21 +12,21 @@ runs="$out/runs.jsonl"
 : > "$runs"
 torch_baseline="python3 peft4j-bench/python/torch_baseline.py"
 commands=(
-  "$torch_baseline train --stack hf --json"
   "$torch_baseline train --json"
+  "$torch_baseline train --stack hf --json"
   "bin/peft4j bench train --json"
   "bin/peft4j bench train --gradient-checkpointing --json"
-  "$torch_baseline train --stack hf --dtype bf16 --json"
   "$torch_baseline train --dtype bf16 --json"
+  "$torch_baseline train --stack hf --dtype bf16 --json"
   "bin/peft4j bench train --dtype bf16 --json"
   "bin/peft4j bench train --matmul-precision medium --json"
   "bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
   "PEFT4J_JAVA_OPTS='-Xms1g -Xmx1g -XX:+AlwaysPreTouch' bin/peft4j bench train --seq 128 --batch 2 --steps 200 --warmup 0 --json"
-  "$torch_baseline infer --stack hf --rounds 20 --json"
   "$torch_baseline infer --rounds 20 --json"
+  "$torch_baseline infer --stack hf --rounds 20 --json"
   "bin/peft4j bench infer --rounds 20 --json"
-  "$torch_baseline infer --stack hf --dtype bf16 --json"
   "$torch_baseline infer --dtype bf16 --json"
+  "$torch_baseline infer --stack hf --dtype bf16 --json"
   "bin/peft4j bench infer --dtype bf16 --json"
   "bin/peft4j bench infer --batch 8 --variants lora-mixed4 --json"
   "bin/peft4j bench infer --dtype bf16 --dim 2048 --layers 4 --heads 32 --kv-heads 4 --ffn 5632 --vocab 32000 --variants lora,lora-merged,lora-model-dtype --json"
@@ -49,8 +49,9 @@ run() {
 for c in "${commands[@]}"; do
   run "$c"
 done
-# each baseline is paired with the peft4j run after it (TorchComparison); the baselines and those
-# runs go twice more, so that the report's comparison gives the median of three pairs
+# each baseline is paired with the peft4j run after it (TorchComparison), transformers + PEFT (what a
+# Python user runs) right before it; the baselines and those runs go twice more, so that the
+# report's comparison gives the median of three pairs
 if [[ "$has_torch" == yes ]]; then
   for round in 2 3; do
     previous=""
