@@ -81,6 +81,11 @@ ADAPTERS = {
                                                lora_dropout=0.0)),
     "gpt2-lora-bias": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True, bias="all",
                                           lora_dropout=0.0)),
+    # DoRA: a trained magnitude per output rescales the adapted weight (GPT-2: Conv1D with a bias)
+    "llama-dora": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"],
+                                       use_dora=True, lora_dropout=0.0)),
+    "gpt2-dora": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn", "c_fc"], fan_in_fan_out=True,
+                                     use_dora=True, lora_dropout=0.0)),
     "gpt2-prefix": ("gpt2", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     # prompt learning on a classifier: the head is saved as base_model.classifier.* (no tuner wrapper),
     # and BERT's pooler reads the first position, a virtual token for prompt tuning and P-tuning

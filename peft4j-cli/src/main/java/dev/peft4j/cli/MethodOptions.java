@@ -35,6 +35,10 @@ final class MethodOptions {
   @Option(names = "--lora-dropout", defaultValue = "0", description = "Dropout on the LoRA input.")
   double loraDropout;
 
+  @Option(names = "--dora", description = "LoRA: DoRA, a trained magnitude per output rescaling the adapted weight"
+      + " (PEFT's use_dora).")
+  boolean dora;
+
   @Option(names = "--target", split = ",", paramLabel = "MODULE",
       description = "Modules to adapt: names or suffixes (comma-separated), or all-linear; default per architecture.")
   List<String> targets;
@@ -207,7 +211,7 @@ final class MethodOptions {
   }
 
   private LoraConfig lora(TaskType task, List<String> modulesToSave, String base) {
-    LoraConfig.Builder b = LoraConfig.builder().r(rank).loraAlpha(alpha).loraDropout(loraDropout)
+    LoraConfig.Builder b = LoraConfig.builder().r(rank).loraAlpha(alpha).loraDropout(loraDropout).useDora(dora)
         .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base);
     if (targets != null && !targets.isEmpty()) {
       if (targets.size() == 1 && targets.get(0).equals("all-linear")) {

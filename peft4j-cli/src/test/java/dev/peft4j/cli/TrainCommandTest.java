@@ -81,6 +81,24 @@ class TrainCommandTest {
   }
 
   @Test
+  void doraTrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
+    Path out = dir.resolve("dora");
+    assertThat(cli.run(train(out, "--dora"))).as(cli.err()).isZero();
+    assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(0.7 * loss(cli.out(), "before training"));
+    assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"use_dora\": true");
+
+    Path merged = dir.resolve("dora-merged");
+    assertThat(cli.run("merge", "--model", model.toString(), "--adapter", out.toString(), "--output", merged.toString()))
+        .as(cli.err()).isZero();
+    JsonNode withAdapter = forward("--model", model.toString(), "--adapter", out.toString());
+    JsonNode fromMerged = forward("--model", merged.toString());
+    for (int i = 0; i < withAdapter.size(); i++) {
+      assertThat(fromMerged.get(i).doubleValue()).isCloseTo(withAdapter.get(i).doubleValue(),
+          org.assertj.core.data.Offset.offset(1e-5));
+    }
+  }
+
+  @Test
   void mamTrainsSavesAndRunsWithAdapter() throws Exception {
     Path out = dir.resolve("mam");
     assertThat(cli.run("train", "--model", model.toString(), "--data", data.toString(), "--method", "mam",

@@ -7,6 +7,7 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.lora.LoraAdapter;
 import dev.peft4j.peft.lora.LoraCombination;
+import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.MixedLoraRows;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Tensor;
@@ -335,7 +336,8 @@ public final class PeftModel {
    * Runs each row of the next batches with its own adapter until closed: {@code rowAdapters[i]}
    * names row i's adapter, or {@value #BASE} for none. Rows that share an adapter are computed
    * together; when several LoRA adapters share the batch, all their rows are computed at once
-   * with gathered batched matmuls ({@link MixedLoraRows}). Adapters with modules_to_save cannot be mixed.
+   * with gathered batched matmuls ({@link MixedLoraRows}). Adapters with modules_to_save cannot be
+   * mixed, and DoRA adapters cannot run per row at all.
    *
    * @throws IllegalArgumentException for an unknown adapter name
    */
@@ -357,6 +359,10 @@ public final class PeftModel {
       }
       if (adapters.get(name).adapter().merged()) {
         throw new IllegalStateException("adapter '" + name + "' is merged into the weights; unmerge() first");
+      }
+      if (adapters.get(name).adapter().config() instanceof LoraConfig lora && lora.useDora()) {
+        throw new IllegalArgumentException("adapter '" + name + "' is a DoRA adapter, which cannot run per row"
+            + " (activate it for the whole batch, or merge it)");
       }
     }
     List<String> before = active;

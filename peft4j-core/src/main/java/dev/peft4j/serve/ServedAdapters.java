@@ -5,6 +5,7 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftModel;
+import dev.peft4j.peft.lora.LoraConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -88,7 +89,7 @@ final class ServedAdapters {
    * Loads the adapter in {@code dir} as {@code name}. Scheduler thread only.
    *
    * @throws ApiException 400 for an invalid name or an adapter that cannot be mixed per row
-   *     (modules_to_save), 409 for a name already in use
+   *     (modules_to_save, DoRA), 409 for a name already in use
    * @throws IOException if the files are missing, malformed or do not fit the base model
    */
   void load(String name, Path dir) throws IOException {
@@ -105,6 +106,10 @@ final class ServedAdapters {
     if (modulesToSave != null && !modulesToSave.isEmpty()) {
       throw ApiException.badRequest("The adapter in " + dir + " has modules_to_save "
           + modulesToSave + ", which cannot be mixed per row in a batch", "path");
+    }
+    if (saved.config() instanceof LoraConfig lora && lora.useDora()) {
+      throw ApiException.badRequest("The adapter in " + dir + " is a DoRA adapter, which cannot be mixed per row"
+          + " in a batch (merge it into the base model to serve it)", "path");
     }
     if (peft == null) {
       peft = firstAdapter(name, dir, saved);

@@ -9,6 +9,7 @@ import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
@@ -491,6 +492,11 @@ public final class Tensor implements AutoCloseable {
   /** Euclidean norm of all elements, as a scalar tensor. */
   public Tensor norm() {
     return new Tensor(torch.norm(handle));
+  }
+
+  /** Euclidean norms along {@code dim}, which is dropped. */
+  public Tensor norm(long dim) {
+    return new Tensor(torch.linalg_vector_norm(handle, new Scalar(2.0), new long[] {dim}, false, new ScalarTypeOptional()));
   }
 
   /** Values gathered along {@code dim} at {@code index} ({@code torch.gather}). */

@@ -214,11 +214,18 @@ class AdapterFormatTest {
         .hasMessageContaining("unexpected [base_model.model.model.layers.1.self_attn.k_proj.lora_A.weight]");
 
     // features that change the math are refused, not ignored
+    Path qalora = copyAdapter(dir.resolve("good"), dir.resolve("qalora"), t -> {});
+    Files.writeString(qalora.resolve("adapter_config.json"),
+        Files.readString(qalora.resolve("adapter_config.json")).replace("\"use_qalora\": false", "\"use_qalora\": true"));
+    assertThatThrownBy(() -> PeftModel.load(load(checkpoint, "m3"), qalora))
+        .isInstanceOf(ModelFormatException.class).hasMessageContaining("use_qalora=true is not supported");
+    // DoRA is read: a plain LoRA file whose config says use_dora lacks the magnitudes
     Path dora = copyAdapter(dir.resolve("good"), dir.resolve("dora"), t -> {});
     Files.writeString(dora.resolve("adapter_config.json"),
         Files.readString(dora.resolve("adapter_config.json")).replace("\"use_dora\": false", "\"use_dora\": true"));
-    assertThatThrownBy(() -> PeftModel.load(load(checkpoint, "m3"), dora))
-        .isInstanceOf(ModelFormatException.class).hasMessageContaining("use_dora=true is not supported");
+    assertThatThrownBy(() -> PeftModel.load(load(checkpoint, "m4"), dora))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessageContaining("missing [base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector");
 
     // a value of the wrong type is an error naming the file and the key, not a default
     String config = Files.readString(dir.resolve("good").resolve("adapter_config.json"));

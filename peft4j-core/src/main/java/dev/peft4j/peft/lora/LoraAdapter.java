@@ -67,13 +67,17 @@ public final class LoraAdapter implements Adapter {
     injection.deltas().forEach((module, d) -> {
       out.put(module + "." + name + ".lora_A", d.loraA());
       out.put(module + "." + name + ".lora_B", d.loraB());
+      if (d.magnitude() != null) {
+        out.put(module + "." + name + ".lora_magnitude_vector", d.magnitude());
+      }
     });
     out.putAll(biases);
     return out;
   }
 
   /**
-   * {@code <module>.lora_A.weight} / {@code .lora_B.weight}; trained biases as
+   * {@code <module>.lora_A.weight} / {@code .lora_B.weight} (and DoRA's {@code
+   * <module>.lora_magnitude_vector}); trained biases as
    * {@code <module>.base_layer.bias} on adapted layers (PEFT wraps them) and {@code <path>} elsewhere.
    */
   @Override
@@ -82,6 +86,9 @@ public final class LoraAdapter implements Adapter {
     injection.deltas().forEach((module, d) -> {
       out.put(SAVED_PREFIX + module + ".lora_A.weight", d.loraA());
       out.put(SAVED_PREFIX + module + ".lora_B.weight", d.loraB());
+      if (d.magnitude() != null) {
+        out.put(SAVED_PREFIX + module + ".lora_magnitude_vector", d.magnitude());
+      }
     });
     biases.forEach((path, p) -> {
       String module = path.substring(0, path.length() - ".bias".length());
@@ -108,8 +115,9 @@ public final class LoraAdapter implements Adapter {
   }
 
   /**
-   * Adds every (α/r)·BA to its weight. All deltas are computed and checked finite first, so a
-   * failure leaves every weight unchanged. Merging twice is a no-op.
+   * Adds every (α/r)·BA to its weight (with DoRA, rescales the sum's rows to the magnitudes). All
+   * merged weights are computed and checked finite first, so a failure leaves every weight
+   * unchanged. Merging twice is a no-op.
    */
   @Override
   public void merge() {
@@ -117,16 +125,16 @@ public final class LoraAdapter implements Adapter {
       return;
     }
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      Map<LoraDelta, Tensor> updates = new LinkedHashMap<>();
+      Map<LoraDelta, LoraDelta.Merge> updates = new LinkedHashMap<>();
       injection.deltas().forEach((module, d) -> {
-        Tensor delta = d.deltaWeight();
-        if (!delta.allFinite()) {
+        LoraDelta.Merge merge = d.prepareMerge();
+        if (!merge.weight().allFinite()) {
           throw new IllegalStateException("LoRA update of '" + module + "' has NaN or infinite values; nothing merged");
         }
-        updates.put(d, delta);
+        updates.put(d, merge);
       });
-      updates.forEach((d, delta) -> {
-        d.mergeInto(delta);
+      updates.forEach((d, merge) -> {
+        d.mergeInto(merge);
         mergeOrder.add(d);
       });
     }

@@ -37,7 +37,7 @@ public final class LoraCombination {
    * the union of the inputs' targets.
    *
    * @param svdRank the rank for {@code SVD}; ≤ 0 for the largest input rank
-   * @throws IllegalArgumentException for non-LoRA inputs, mismatched ranks (linear), or mixed
+   * @throws IllegalArgumentException for non-LoRA or DoRA inputs, mismatched ranks (linear), or mixed
    *     target kinds (regex and names)
    */
   public static LoraConfig config(List<Adapter> inputs, List<Double> weights, Type type, int svdRank) {
@@ -49,6 +49,9 @@ public final class LoraCombination {
     for (Adapter a : inputs) {
       if (!(a instanceof LoraAdapter)) {
         throw new IllegalArgumentException("only LoRA adapters can be combined, got " + a.config().peftType());
+      }
+      if (((LoraConfig) a.config()).useDora()) {
+        throw new IllegalArgumentException("DoRA adapters cannot be combined (their magnitudes do not add up)");
       }
       configs.add((LoraConfig) a.config());
     }

@@ -21,6 +21,8 @@ import java.util.TreeMap;
  * @param fanInFanOut whether targeted weights are stored [in, out] (set for GPT-2's Conv1D)
  * @param bias which biases train: none, all, or those of adapted layers (lora_only)
  * @param useRslora rank-stabilised scaling α/√r (Kalajdzievski 2023)
+ * @param useDora DoRA (Liu et al. 2024): a trained magnitude per output rescales the adapted
+ *     weight's normalised rows, {@code W' = m · (W + ΔW) / ‖W + ΔW‖}
  * @param modulesToSave extra modules trained fully and saved with the adapter (e.g. a
  *     classification head); null for none
  * @param init initialisation of A and B
@@ -42,6 +44,7 @@ public record LoraConfig(
     boolean fanInFanOut,
     LoraBias bias,
     boolean useRslora,
+    boolean useDora,
     List<String> modulesToSave,
     LoraInit init,
     List<Integer> layersToTransform,
@@ -114,21 +117,21 @@ public record LoraConfig(
   /** This config with the targets filled in (when they were left to the architecture's default). */
   public LoraConfig withTargetModules(ModuleSelector targets) {
     return new LoraConfig(r, loraAlpha, loraDropout, targets, excludeModules, fanInFanOut, bias, useRslora,
-        modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
+        useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
         baseModelNameOrPath, inferenceMode);
   }
 
   /** This config with {@code fan_in_fan_out} set as PEFT does for Conv1D layers. */
   public LoraConfig withFanInFanOut(boolean value) {
     return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, value, bias, useRslora,
-        modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
+        useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
         baseModelNameOrPath, inferenceMode);
   }
 
   /** This config recording the base model it is applied to. */
   public LoraConfig withBaseModel(String base) {
     return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, fanInFanOut, bias, useRslora,
-        modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType, base,
+        useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType, base,
         inferenceMode);
   }
 
@@ -196,7 +199,7 @@ public record LoraConfig(
     m.put("task_type", taskType == null ? null : taskType.name());
     m.put("trainable_token_indices", null);
     m.put("use_bdlora", null);
-    m.put("use_dora", false);
+    m.put("use_dora", useDora);
     m.put("use_qalora", false);
     m.put("use_rslora", useRslora);
     m.put("velora_config", null);
@@ -217,6 +220,7 @@ public record LoraConfig(
     private boolean fanInFanOut;
     private LoraBias bias = LoraBias.NONE;
     private boolean useRslora;
+    private boolean useDora;
     private List<String> modulesToSave;
     private LoraInit init = LoraInit.DEFAULT;
     private List<Integer> layersToTransform;
@@ -243,6 +247,7 @@ public record LoraConfig(
     public Builder fanInFanOut(boolean value) { fanInFanOut = value; return this; }
     public Builder bias(LoraBias value) { bias = value; return this; }
     public Builder useRslora(boolean value) { useRslora = value; return this; }
+    public Builder useDora(boolean value) { useDora = value; return this; }
     public Builder modulesToSave(String... names) { modulesToSave = List.of(names); return this; }
     public Builder modulesToSave(List<String> names) { modulesToSave = names; return this; }
     public Builder init(LoraInit value) { init = value; return this; }
@@ -258,7 +263,7 @@ public record LoraConfig(
     /** @throws IllegalArgumentException naming the field, for out-of-range or contradictory values */
     public LoraConfig build() {
       return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, fanInFanOut, bias,
-          useRslora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern,
+          useRslora, useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern,
           taskType, baseModelNameOrPath, inferenceMode);
     }
   }

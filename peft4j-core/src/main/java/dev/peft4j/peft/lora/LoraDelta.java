@@ -14,6 +14,11 @@ import dev.peft4j.tensor.Tensor;
  * The LoRA update of one projection (Hu et al. 2022, eq. 3): {@code Δh = (α/r) · B A x} with
  * {@code lora_A} [r, in] and {@code lora_B} [out, r], computed as {@code ((x Aᵀ) Bᵀ)} so the
  * full [out, in] matrix is never formed in the forward pass.
+ *
+ * <p>With DoRA (Liu et al. 2024) a trained magnitude m [out] ({@code lora_magnitude_vector})
+ * rescales each output of the adapted weight: {@code W' = m · (W + ΔW) / ‖W + ΔW‖}, the norm taken
+ * per output over the inputs and, in the forward pass, as a constant (their §4.3), as PEFT does.
+ * That norm needs the full [out, in] matrix in every forward pass.
  */
 public final class LoraDelta extends Module implements OutputDelta {
   private final Projection host;
@@ -22,22 +27,29 @@ public final class LoraDelta extends Module implements OutputDelta {
   private final double scaling;
   private final double dropout;
   private final AdapterControl control;
+  private final Parameter magnitude; // DoRA's m [out]; null for plain LoRA
+  private Tensor mergedNorms; // DoRA while merged: ‖W + ΔW‖ per output at merge time, for unmerge
   private boolean merged;
   private boolean gathered; // computed by a GatheredLoraDelta while a mixed batch is open
 
-  LoraDelta(Projection host, int rank, double scaling, double dropout, LoraConfig.LoraInit init, AdapterControl control) {
+  LoraDelta(Projection host, int rank, double scaling, double dropout, LoraConfig.LoraInit init, boolean dora,
+      AdapterControl control) {
     this.host = host;
     this.scaling = scaling;
     this.dropout = dropout;
     this.control = control;
     this.loraA = parameter("lora_A", rank, host.inFeatures());
     this.loraB = parameter("lora_B", host.outFeatures(), rank);
+    this.magnitude = dora ? parameter("lora_magnitude_vector", host.outFeatures()) : null;
     DType dtype = adapterDType(host.weight().value().dtype());
     try (Engine.GradGuard g = Engine.noGrad()) {
       loraA.set(initA(init, rank, host.inFeatures()).to(dtype));
       loraB.set(init == LoraConfig.LoraInit.RANDOM
           ? kaimingUniform(host.outFeatures(), rank).to(dtype)
           : Tensor.zeros(dtype, host.outFeatures(), rank));
+      if (dora) {
+        magnitude.set(adaptedNorms().to(dtype)); // m = ‖W + ΔW‖: W' = W + ΔW at the start, as PEFT
+      }
     }
   }
 
@@ -80,6 +92,11 @@ public final class LoraDelta extends Module implements OutputDelta {
     return scaling;
   }
 
+  /** DoRA's magnitude m [out] ({@code lora_magnitude_vector}), or null for plain LoRA. */
+  public Parameter magnitude() {
+    return magnitude;
+  }
+
   public boolean merged() {
     return merged;
   }
@@ -113,8 +130,12 @@ public final class LoraDelta extends Module implements OutputDelta {
    * @param x [..., in]
    * @return (α/r) · B A dropout(x), [..., out]
    */
+  /** @throws UnsupportedOperationException for DoRA, whose change depends on the output too ({@link #addTo}) */
   @Override
   public Tensor apply(Tensor x) {
+    if (magnitude != null) {
+      throw new UnsupportedOperationException("a DoRA change depends on the projection's output; use addTo");
+    }
     return control.forRows(x, rows -> scaled(rows).to(x.dtype()));
   }
 
@@ -130,10 +151,49 @@ public final class LoraDelta extends Module implements OutputDelta {
     if (control.rows() != null) {
       return y.add(apply(x));
     }
+    if (magnitude != null) {
+      return dora(y, x);
+    }
     if (Engine.records(x, loraA.value(), loraB.value())) {
       return y.add_(scaled(x), 1);
     }
     return y.add_(up(down(x)), scaling);
+  }
+
+  /**
+   * DoRA's output as PEFT computes it: with c = m / ‖W + ΔW‖ per output (the norm a constant),
+   * {@code y + (c − 1) · x Wᵀ + c · (α/r) · B A x}, where {@code x Wᵀ} is the projection's output
+   * less its bias — or, while dropout is active, the product with the dropped-out input the LoRA
+   * path reads too. Without dropout this is {@code c · (W + ΔW) x + bias}.
+   */
+  private Tensor dora(Tensor y, Tensor x) {
+    Tensor norms;
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      norms = adaptedNorms();
+    }
+    Tensor c = magnitude.value().div(norms.to(magnitude.value().dtype())); // [out], its gradient reaches m
+    boolean dropping = dropout > 0 && control.training();
+    Tensor in = dropped(x);
+    Tensor base = dropping
+        ? Functional.linear(in, asAdapterDType(hostRows()), null)
+        : asAdapterDType(host.bias() == null ? y : y.sub(host.bias().value()));
+    Tensor change = base.mul(c.add(-1.0)).add(up(Functional.linear(in, loraA.value(), null).mul_(scaling)).mul(c));
+    return y.add(change.to(y.dtype()));
+  }
+
+  /** ‖W + ΔW‖ per output (over the inputs), in float32: [out]. */
+  private Tensor adaptedNorms() {
+    return hostRows().to(DType.F32).add(rows(deltaWeight())).norm(1);
+  }
+
+  /** The host weight as [out, in] (a view of Conv1D's [in, out]). */
+  private Tensor hostRows() {
+    return rows(host.weight().value());
+  }
+
+  /** A matrix in the host weight's layout as [out, in]. */
+  private Tensor rows(Tensor hostLayout) {
+    return host.weightTransposed() ? hostLayout.transpose(0, 1) : hostLayout;
   }
 
   /** {@code (α/r) · B A dropout(x)} with the scale on the rank side, in the adapter's dtype: [..., out]. */
@@ -143,8 +203,12 @@ public final class LoraDelta extends Module implements OutputDelta {
 
   /** {@code A dropout(x)} = {@code dropout(x) Aᵀ} in the adapter's dtype: [..., r]. */
   private Tensor down(Tensor x) {
-    Tensor in = Functional.dropout(asAdapterDType(x), dropout, control.training());
-    return Functional.linear(in, loraA.value(), null);
+    return Functional.linear(dropped(x), loraA.value(), null);
+  }
+
+  /** {@code x} in the adapter's dtype, dropped out while training (the same tensor when nothing drops). */
+  private Tensor dropped(Tensor x) {
+    return Functional.dropout(asAdapterDType(x), dropout, control.training());
   }
 
   /** {@code B h} = {@code h Bᵀ} of a rank-side {@code h} [..., r]: [..., out]. */
@@ -157,6 +221,9 @@ public final class LoraDelta extends Module implements OutputDelta {
     try (Engine.GradGuard g = Engine.noGrad()) {
       loraA.set(loraA.value().to(dtype));
       loraB.set(loraB.value().to(dtype));
+      if (magnitude != null) {
+        magnitude.set(magnitude.value().to(dtype));
+      }
     }
   }
 
@@ -172,17 +239,39 @@ public final class LoraDelta extends Module implements OutputDelta {
     return host.weightTransposed() ? delta.transpose(0, 1) : delta;
   }
 
-  /** Adds {@code delta} (from {@link #deltaWeight()}) to the host weight; the delta stops contributing. */
-  void mergeInto(Tensor delta) {
-    Tensor w = host.weight().value();
-    w.copy_(w.to(DType.F32).add(delta));
+  /**
+   * The host weight with this delta merged, float32 in the host's layout, and for DoRA the norms
+   * ‖W + ΔW‖ it divided by; nothing changes until {@link #mergeInto}.
+   */
+  Merge prepareMerge() {
+    Tensor sum = host.weight().value().to(DType.F32).add(deltaWeight());
+    if (magnitude == null) {
+      return new Merge(sum, null);
+    }
+    Tensor norms = rows(sum).norm(1);
+    Tensor c = magnitude.value().to(DType.F32).div(norms).unsqueeze(1); // [out, 1]
+    return new Merge(host.weightTransposed() ? sum.mul(c.transpose(0, 1)) : sum.mul(c), norms);
+  }
+
+  /** A merged host weight and, for DoRA, the norms it divided by. */
+  record Merge(Tensor weight, Tensor norms) {}
+
+  /** Writes {@code merge} (from {@link #prepareMerge()}) into the host weight; the delta stops contributing. */
+  void mergeInto(Merge merge) {
+    host.weight().value().copy_(merge.weight());
+    mergedNorms = merge.norms() == null ? null : merge.norms().retain();
     merged = true;
   }
 
-  /** Subtracts this adapter's delta from the host weight; the delta contributes again. */
+  /** Takes this adapter's delta out of the host weight again; the delta contributes again. */
   void unmerge() {
-    Tensor w = host.weight().value();
-    w.copy_(w.to(DType.F32).sub(deltaWeight()));
+    Tensor w = host.weight().value().to(DType.F32);
+    if (magnitude != null) { // W + ΔW = W' / c, c = m / (the norms at merge time)
+      Tensor c = magnitude.value().to(DType.F32).div(mergedNorms).unsqueeze(1);
+      w = w.div(host.weightTransposed() ? c.transpose(0, 1) : c);
+      mergedNorms = null;
+    }
+    host.weight().value().copy_(w.sub(deltaWeight()));
     merged = false;
   }
 }

@@ -82,7 +82,8 @@ public final class LoraTuner {
     LoraConfig applied = anyTransposed && !resolved.fanInFanOut() ? resolved.withFanInFanOut(true) : resolved;
     Map<String, LoraDelta> deltas = new LinkedHashMap<>();
     targets.forEach((name, projection) -> deltas.put(name, projection.attachDelta(adapterName, new LoraDelta(
-        projection, applied.rankFor(name), applied.scalingFor(name), applied.loraDropout(), applied.init(), control))));
+        projection, applied.rankFor(name), applied.scalingFor(name), applied.loraDropout(), applied.init(),
+        applied.useDora(), control))));
     return new Injection(applied, deltas);
   }
 
