@@ -170,7 +170,8 @@ public final class InferBench {
         + " on a bf16 model (PEFT's autocast_adapter_dtype=True); lora-model-dtype: the same in the model's dtype"
         + " (autocast_adapter_dtype=False); lora-mixed4: four such LoRAs, row i served by LoRA i mod 4 (read against"
         + " lora: the same batch with one LoRA); prefix: 20 virtual tokens; llama-adapter: 10 adaption prompts in"
-        + " every layer; houlsby: reduction factor 16");
+        + " every layer; dora: the LoRA with DoRA's magnitudes (its prefill includes the first computation of the"
+        + " weight norms, as the variant is attached anew for every round); houlsby: reduction factor 16");
     return r;
   }
 

@@ -66,6 +66,8 @@ public record InferVariant(String name, String reference, int minBatch, Setup se
       }, new Target("Unmerged LoRA, matrices in the model's dtype (autocast_adapter_dtype=False), inference", 0.90, true)),
       new InferVariant("lora-mixed4", "lora", 4, InferVariant::fourLorasByRow,
           new Target("Mixed batch of 4 LoRAs (issue 7)", 0.80, false)),
+      method("dora", LoraConfig.builder().r(8).loraAlpha(16).taskType(TaskType.CAUSAL_LM)
+          .init(LoraConfig.LoraInit.RANDOM).useDora(true).build()),
       method("prefix", PrefixTuningConfig.builder().numVirtualTokens(20).taskType(TaskType.CAUSAL_LM).build()),
       new InferVariant("llama-adapter", null, 1, (model, batch) -> attach(model, LlamaAdapterConfig.builder().adapterLen(10)
           .adapterLayers(model.config().numLayers()).taskType(TaskType.CAUSAL_LM).build()), null),

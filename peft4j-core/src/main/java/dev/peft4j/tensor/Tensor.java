@@ -455,6 +455,11 @@ public final class Tensor implements AutoCloseable {
     return this;
   }
 
+  public Tensor mul_(Tensor other) {
+    handle.mul_(other.handle);
+    return this;
+  }
+
   /** {@code this += value * t1 * t2}, in place. */
   public Tensor addcmul_(Tensor t1, Tensor t2, double value) {
     handle.addcmul_(t1.handle, t2.handle, new Scalar(value));
@@ -566,6 +571,14 @@ public final class Tensor implements AutoCloseable {
   /** The single value of a one-element tensor. */
   public double item() {
     return handle.item_double();
+  }
+
+  /**
+   * How many times this tensor's data has been changed in place (libtorch's version counter, shared
+   * with its views): equal versions of the same tensor mean equal contents.
+   */
+  public long version() {
+    return handle._version();
   }
 
   /**

@@ -9,6 +9,7 @@ import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
+import java.util.List;
 
 /**
  * The LoRA update of one projection (Hu et al. 2022, eq. 3): {@code Δh = (α/r) · B A x} with
@@ -29,6 +30,8 @@ public final class LoraDelta extends Module implements OutputDelta {
   private final AdapterControl control;
   private final Parameter magnitude; // DoRA's m [out]; null for plain LoRA
   private Tensor mergedNorms; // DoRA while merged: ‖W + ΔW‖ per output at merge time, for unmerge
+  private Tensor cachedNorms; // DoRA without autograd: ‖W + ΔW‖ of the tensors in normsOf
+  private List<Object> normsOf = List.of(); // W, A, B and their versions when cachedNorms was taken
   private boolean merged;
   private boolean gathered; // computed by a GatheredLoraDelta while a mixed batch is open
 
@@ -162,23 +165,55 @@ public final class LoraDelta extends Module implements OutputDelta {
 
   /**
    * DoRA's output as PEFT computes it: with c = m / ‖W + ΔW‖ per output (the norm a constant),
-   * {@code y + (c − 1) · x Wᵀ + c · (α/r) · B A x}, where {@code x Wᵀ} is the projection's output
-   * less its bias — or, while dropout is active, the product with the dropped-out input the LoRA
-   * path reads too. Without dropout this is {@code c · (W + ΔW) x + bias}.
+   * {@code c ⊙ (y − b + (α/r)·B A x) + b} for the projection's output y and bias b — in place when
+   * autograd does not record, y being the projection's fresh output. While dropout is active PEFT
+   * adds {@code (c − 1)·x' Wᵀ + c·(α/r)·B A x'} instead, x' the dropped-out input (y keeps the full one).
    */
   private Tensor dora(Tensor y, Tensor x) {
-    Tensor norms;
-    try (Engine.GradGuard g = Engine.noGrad()) {
-      norms = adaptedNorms();
+    boolean recording = Engine.records(x, loraA.value(), loraB.value(), magnitude.value());
+    Tensor c = magnitude.value().div(norms(recording).to(magnitude.value().dtype())); // [out]; its gradient reaches m
+    if (dropout > 0 && control.training()) {
+      Tensor in = dropped(x);
+      Tensor base = Functional.linear(in, asAdapterDType(hostRows()), null);
+      Tensor lora = up(Functional.linear(in, loraA.value(), null).mul_(scaling));
+      return y.add(base.mul(c.add(-1.0)).add(lora.mul(c)).to(y.dtype()));
     }
-    Tensor c = magnitude.value().div(norms.to(magnitude.value().dtype())); // [out], its gradient reaches m
-    boolean dropping = dropout > 0 && control.training();
-    Tensor in = dropped(x);
-    Tensor base = dropping
-        ? Functional.linear(in, asAdapterDType(hostRows()), null)
-        : asAdapterDType(host.bias() == null ? y : y.sub(host.bias().value()));
-    Tensor change = base.mul(c.add(-1.0)).add(up(Functional.linear(in, loraA.value(), null).mul_(scaling)).mul(c));
-    return y.add(change.to(y.dtype()));
+    Tensor bias = host.bias() == null ? null : host.bias().value();
+    Tensor lora = scaled(x);
+    if (!recording) {
+      if (bias != null) {
+        y.add_(bias, -1);
+      }
+      y.add_(lora, 1).mul_(c);
+      return bias == null ? y : y.add_(bias, 1);
+    }
+    Tensor out = asAdapterDType(bias == null ? y : y.sub(bias)).add(lora).mul(c);
+    return (bias == null ? out : out.add(bias)).to(y.dtype());
+  }
+
+  /**
+   * ‖W + ΔW‖ per output, outside the graph. Without autograd (inference) it is kept and reused
+   * while W, A and B are the same tensors at the same versions: forming W + ΔW costs a pass over
+   * the weight at every token otherwise (PEFT's optional {@code DoraCaching}, here always on).
+   */
+  private Tensor norms(boolean recording) {
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      if (recording) {
+        return adaptedNorms();
+      }
+      Tensor w = host.weight().value();
+      Tensor a = loraA.value();
+      Tensor b = loraB.value();
+      List<Object> of = List.of(w, w.version(), a, a.version(), b, b.version());
+      if (!of.equals(normsOf)) {
+        if (cachedNorms != null) {
+          cachedNorms.close();
+        }
+        cachedNorms = adaptedNorms().retain();
+        normsOf = of;
+      }
+      return cachedNorms;
+    }
   }
 
   /** ‖W + ΔW‖ per output (over the inputs), in float32: [out]. */

@@ -114,12 +114,41 @@ class DoraTest {
         Tensor c = delta.magnitude().value().div(n);
         Tensor xv = x.matmul(v.transpose(0, 1));                                // [3, out]
         Tensor gc = g.mul(c);
-        assertClose(y, xv.mul(c), "output");
+        assertClose(y, doraOutput(q, delta, x), "output");
         assertClose(delta.magnitude().value().grad(), g.mul(xv).sum(0, false).div(n), "dL/dm");
         assertClose(b.grad(), gc.transpose(0, 1).matmul(x.matmul(a.transpose(0, 1))).mul(s), "dL/dB");
         assertClose(a.grad(), gc.matmul(b).transpose(0, 1).matmul(x).mul(s), "dL/dA");
       }
     }
+  }
+
+  /** Without autograd the norms are kept between passes; changing W, A or B in place must renew them. */
+  @Test
+  void inferenceReusesTheNormsOnlyWhileTheWeightsStayTheSame() throws Exception {
+    PretrainedModel model = load(TinyCheckpoint.llama(), "llama");
+    PeftModel peft = Peft.wrap(model, LoraConfig.builder().targetModules("q_proj").r(2)
+        .init(LoraConfig.LoraInit.RANDOM).useDora(true).build());
+    perturb(peft);
+    LoraDelta delta = ((LoraAdapter) peft.adapter()).deltas().get(Q);
+    Projection q = (Projection) model.namedModules().get(Q);
+    try (Scope scope = Scope.open(); Engine.GradGuard off = Engine.noGrad()) {
+      Tensor x = Tensor.randn(DType.F32, 3, q.inFeatures());
+      assertClose(q.forward(x), doraOutput(q, delta, x), "first pass");
+      assertClose(q.forward(x), doraOutput(q, delta, x), "second pass");
+      delta.loraB().value().add_(Tensor.ones(DType.F32, delta.loraB().shape()), 0.5);
+      assertClose(q.forward(x), doraOutput(q, delta, x), "after B changed in place");
+      delta.loraA().value().mul_(2.0);
+      assertClose(q.forward(x), doraOutput(q, delta, x), "after A changed in place");
+      q.weight().value().add_(Tensor.ones(DType.F32, q.weight().shape()), 0.25);
+      assertClose(q.forward(x), doraOutput(q, delta, x), "after W changed in place");
+    }
+  }
+
+  /** c ⊙ (x Vᵀ) with V = W + s·B A and c = m / ‖V‖ per output: a Linear's DoRA output without bias or dropout. */
+  private static Tensor doraOutput(Projection linear, LoraDelta delta, Tensor x) {
+    Tensor v = linear.weight().value().add(delta.loraB().value().matmul(delta.loraA().value()).mul(delta.scaling()));
+    Tensor c = delta.magnitude().value().div(v.mul(v).sum(1, false).sqrt());
+    return x.matmul(v.transpose(0, 1)).mul(c);
   }
 
   /** While training with dropout, PEFT takes x Wᵀ of the dropped-out input too, and the base output as it is. */
