@@ -67,10 +67,7 @@ class CliTest {
   @Test
   void forwardOnBertPrintsClsAndPooled() throws Exception {
     TinyCheckpoint checkpoint = TinyCheckpoint.bert();
-    checkpoint.writeTo(dir);
-    int code = Peft4j.run("forward", "--model", dir.toString(), "--input-ids", "2,7,3;2,8,9,10,3", "--json");
-    assertThat(code).as(err.toString()).isZero();
-    JsonNode json = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
+    JsonNode json = forwardTwoRows(checkpoint);
     ReferenceBert reference = (ReferenceBert) checkpoint.reference();
     assertRowClose(json.get("cls").get(0), reference.lastHidden(new int[] {2, 7, 3}, null)[0]);
     assertRowClose(json.get("cls").get(1), reference.lastHidden(new int[] {2, 8, 9, 10, 3}, null)[0]);
@@ -80,10 +77,7 @@ class CliTest {
   @Test
   void forwardOnATransformersBertClassifierPrintsItsClassLogits() throws Exception {
     TinyCheckpoint checkpoint = TinyCheckpoint.bert().withClassifier(3);
-    checkpoint.writeTo(dir);
-    int code = Peft4j.run("forward", "--model", dir.toString(), "--input-ids", "2,7,3;2,8,9,10,3", "--json");
-    assertThat(code).as(err.toString()).isZero();
-    JsonNode json = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
+    JsonNode json = forwardTwoRows(checkpoint);
     ReferenceBert reference = (ReferenceBert) checkpoint.reference();
     assertRowClose(json.get("cls").get(0), reference.lastHidden(new int[] {2, 7, 3}, null)[0]);
     assertRowClose(json.get("logits").get(0), reference.classifierLogits(new int[] {2, 7, 3}, null));
@@ -128,6 +122,14 @@ class CliTest {
     assertThat(Peft4j.run("forward", "--model", dir.toString(), "--input-ids", "1,x")).isEqualTo(2);
     assertThat(err.toString(StandardCharsets.UTF_8)).contains("'x' is not a token id");
     assertThat(Files.exists(dir.resolve("config.json"))).isTrue();
+  }
+
+  /** {@code forward --json} on {@code checkpoint} for the rows 2,7,3 and 2,8,9,10,3. */
+  private JsonNode forwardTwoRows(TinyCheckpoint checkpoint) throws Exception {
+    checkpoint.writeTo(dir);
+    int code = Peft4j.run("forward", "--model", dir.toString(), "--input-ids", "2,7,3;2,8,9,10,3", "--json");
+    assertThat(code).as(err.toString()).isZero();
+    return new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
   }
 
   private static void assertRowClose(JsonNode actual, float[] expected) {

@@ -8,7 +8,6 @@ import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.io.SafeTensorsFile;
 import dev.peft4j.io.TensorData;
 import dev.peft4j.model.AutoModel;
-import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.LoadOptions;
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.peft.lora.LoraConfig;
@@ -25,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -13,7 +13,6 @@ import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
-import dev.peft4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

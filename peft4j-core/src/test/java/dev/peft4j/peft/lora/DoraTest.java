@@ -93,12 +93,9 @@ class DoraTest {
    */
   @Test
   void gradientsTreatTheNormAsAConstant() throws Exception {
-    PretrainedModel model = load(TinyCheckpoint.llama(), "llama");
-    PeftModel peft = Peft.wrap(model, LoraConfig.builder().targetModules("q_proj").r(2).loraAlpha(3)
-        .init(LoraConfig.LoraInit.RANDOM).useDora(true).build());
-    perturb(peft);
-    LoraDelta delta = ((LoraAdapter) peft.adapter()).deltas().get(Q);
-    Projection q = (Projection) model.namedModules().get(Q);
+    Adapted adapted = doraOn(TinyCheckpoint.llama(), Q, LoraConfig.builder().r(2).loraAlpha(3));
+    LoraDelta delta = adapted.delta();
+    Projection q = adapted.projection();
     try (Scope scope = Scope.open()) {
       Tensor x = Tensor.randn(DType.F32, 3, q.inFeatures());
       Tensor g = Tensor.randn(DType.F32, 3, q.outFeatures());
@@ -125,12 +122,9 @@ class DoraTest {
   /** Without autograd the norms are kept between passes; changing W, A or B in place must renew them. */
   @Test
   void inferenceReusesTheNormsOnlyWhileTheWeightsStayTheSame() throws Exception {
-    PretrainedModel model = load(TinyCheckpoint.llama(), "llama");
-    PeftModel peft = Peft.wrap(model, LoraConfig.builder().targetModules("q_proj").r(2)
-        .init(LoraConfig.LoraInit.RANDOM).useDora(true).build());
-    perturb(peft);
-    LoraDelta delta = ((LoraAdapter) peft.adapter()).deltas().get(Q);
-    Projection q = (Projection) model.namedModules().get(Q);
+    Adapted adapted = doraOn(TinyCheckpoint.llama(), Q, LoraConfig.builder().r(2));
+    LoraDelta delta = adapted.delta();
+    Projection q = adapted.projection();
     try (Scope scope = Scope.open(); Engine.GradGuard off = Engine.noGrad()) {
       Tensor x = Tensor.randn(DType.F32, 3, q.inFeatures());
       assertClose(q.forward(x), doraOutput(q, delta, x), "first pass");
@@ -154,14 +148,10 @@ class DoraTest {
   /** While training with dropout, PEFT takes x Wᵀ of the dropped-out input too, and the base output as it is. */
   @Test
   void withDropoutBothChangedTermsReadTheDroppedInput() throws Exception {
-    PretrainedModel model = load(TinyCheckpoint.gpt2(), "gpt2");
-    PeftModel peft = Peft.wrap(model, LoraConfig.builder().targetModules("c_attn").loraDropout(0.5)
-        .init(LoraConfig.LoraInit.RANDOM).useDora(true).build());
-    perturb(peft);
-    peft.setTraining(true);
-    String module = "transformer.h.0.attn.c_attn";
-    LoraDelta delta = ((LoraAdapter) peft.adapter()).deltas().get(module);
-    Projection attn = (Projection) model.namedModules().get(module);
+    Adapted adapted = doraOn(TinyCheckpoint.gpt2(), "transformer.h.0.attn.c_attn", LoraConfig.builder().loraDropout(0.5));
+    adapted.peft().setTraining(true);
+    LoraDelta delta = adapted.delta();
+    Projection attn = adapted.projection();
     try (Scope scope = Scope.open(); Engine.GradGuard off = Engine.noGrad()) {
       Tensor x = Tensor.randn(DType.F32, 4, attn.inFeatures());
       Engine.manualSeed(11);
@@ -192,6 +182,18 @@ class DoraTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("adapter 'default' is a DoRA adapter, which cannot run per row");
     assertThat(peft.adapterNames()).containsExactly("default", "other");
+  }
+
+  /** A model with DoRA on one projection (random A and B, all moved off their start), and that projection. */
+  private record Adapted(PeftModel peft, LoraDelta delta, Projection projection) {}
+
+  private Adapted doraOn(TinyCheckpoint checkpoint, String module, LoraConfig.Builder config) throws Exception {
+    PretrainedModel model = load(checkpoint, "model");
+    String name = module.substring(module.lastIndexOf('.') + 1);
+    PeftModel peft = Peft.wrap(model, config.targetModules(name).init(LoraConfig.LoraInit.RANDOM).useDora(true).build());
+    perturb(peft);
+    LoraDelta delta = ((LoraAdapter) peft.adapter()).deltas().get(module);
+    return new Adapted(peft, delta, (Projection) model.namedModules().get(module));
   }
 
   /** Moves every trainable tensor away from its start (B = 0 and m = ‖W‖ would hide mistakes). */
