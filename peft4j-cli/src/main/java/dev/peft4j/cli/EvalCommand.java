@@ -41,7 +41,7 @@ final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path modelDir = common.modelDir();
-    PretrainedModel model = ModelSetup.load(modelDir, adapterOption.adapter, common.loadOptions());
+    PretrainedModel model = ModelSetup.load(modelDir, adapterOption.dir(), common.loadOptions());
     Dataset dataset = Datasets.read(data, format, false);
     try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
       LabelSet labels = model instanceof SequenceClassifier ? LabelSet.of(((SequenceClassifier) model).labels()) : null;

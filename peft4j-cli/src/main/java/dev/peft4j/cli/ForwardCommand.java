@@ -44,7 +44,7 @@ final class ForwardCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     long[][] rows = TokenIds.parse(inputIds);
-    PretrainedModel model = ModelSetup.load(common.modelDir(), adapterOption.adapter,
+    PretrainedModel model = ModelSetup.load(common.modelDir(), adapterOption.dir(),
         common.loadOptions());
     Map<String, Object> out = new LinkedHashMap<>();
     try (Scope scope = Scope.open(); Engine.GradGuard noGrad = Engine.noGrad()) {

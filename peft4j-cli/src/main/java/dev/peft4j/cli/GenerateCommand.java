@@ -92,7 +92,7 @@ final class GenerateCommand implements Callable<Integer> {
             + " needs a tokenizer, but " + dir + " has no tokenizer.json");
       }
       List<long[]> rows = tokenizer == null ? Arrays.asList(TokenIds.parse(inputIds)) : encode(tokenizer);
-      PretrainedModel loaded = ModelSetup.load(dir, adapterOption.adapter,
+      PretrainedModel loaded = ModelSetup.load(dir, adapterOption.dir(),
           common.loadOptions());
       if (!(loaded instanceof CausalLm)) {
         throw new IllegalArgumentException(dir + " holds a " + loaded.architecture() + ", not a causal language model");

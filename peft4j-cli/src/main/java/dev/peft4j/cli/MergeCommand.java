@@ -25,8 +25,8 @@ final class MergeCommand implements Callable<Integer> {
 
   @Mixin CommonOptions common;
 
-  @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "Adapter directory (PEFT format).")
-  Path adapter;
+  @Option(names = "--adapter", required = true, paramLabel = "ADAPTER", description = AdapterOption.DESCRIPTION)
+  String adapter;
 
   @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where the merged checkpoint goes.")
   Path output;
@@ -37,7 +37,7 @@ final class MergeCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Path modelDir = common.modelDir();
     PretrainedModel base = AutoModel.load(modelDir, common.loadOptions());
-    PretrainedModel merged = PeftModel.load(base, adapter).mergeAndUnload();
+    PretrainedModel merged = PeftModel.load(base, CommonOptions.resolveModel(adapter)).mergeAndUnload();
     ModelWriter.save(merged, output);
     for (String file : TOKENIZER_FILES) {
       if (Files.exists(modelDir.resolve(file))) {

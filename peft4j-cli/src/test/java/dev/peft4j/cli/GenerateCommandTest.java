@@ -13,6 +13,8 @@ import dev.peft4j.generate.TestModels;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.CausalLm;
 import dev.peft4j.model.LoadOptions;
+import dev.peft4j.peft.Peft;
+import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.testing.TinyCheckpoint;
 import dev.peft4j.text.Tokenizer;
@@ -106,7 +108,7 @@ class GenerateCommandTest {
   }
 
   @Test
-  void modelMayBeARepoIdInTheHuggingFaceCache() throws Exception {
+  void modelAndAdapterMayBeRepoIdsInTheHuggingFaceCache() throws Exception {
     assumeTrue(System.getenv("HF_HUB_CACHE") == null && System.getenv("HF_HOME") == null
         && System.getenv("XDG_CACHE_HOME") == null, "the hub cache location is set by the environment");
     Engine.ensureLoaded(); // before user.home changes: JavaCPP caches its natives under it
@@ -116,6 +118,12 @@ class GenerateCommandTest {
     TestModels.lively(TinyCheckpoint.llama()).writeTo(repo.resolve("snapshots").resolve(commit));
     Files.createDirectories(repo.resolve("refs"));
     Files.writeString(repo.resolve("refs/main"), commit);
+    Path adapterRepo = home.resolve(".cache/huggingface/hub/models--tiny-org--tiny-lora");
+    Path adapter = adapterRepo.resolve("snapshots").resolve(commit);
+    Peft.wrap(AutoModel.load(repo.resolve("snapshots").resolve(commit), LoadOptions.defaults()),
+        LoraConfig.builder().r(2).init(LoraConfig.LoraInit.RANDOM).build()).save(adapter);
+    Files.createDirectories(adapterRepo.resolve("refs"));
+    Files.writeString(adapterRepo.resolve("refs/main"), commit);
     String saved = System.getProperty("user.home");
     System.setProperty("user.home", home.toString());
     try {
@@ -126,6 +134,13 @@ class GenerateCommandTest {
       assertThat(cli.out()).contains("LlamaForCausalLM");
       assertThat(cli.run("forward", "--model", "tiny-org/tiny-llama@" + commit, "--input-ids", "1,5,7", "--json"))
           .as(cli.err()).isZero();
+      JsonNode base = JSON.readTree(cli.out()).get("logits");
+      assertThat(cli.run("forward", "--model", "tiny-org/tiny-llama", "--adapter", "tiny-org/tiny-lora",
+          "--input-ids", "1,5,7", "--json")).as(cli.err()).isZero();
+      JsonNode byRepoId = JSON.readTree(cli.out()).get("logits");
+      assertThat(cli.run("forward", "--model", "tiny-org/tiny-llama", "--adapter", adapter.toString(),
+          "--input-ids", "1,5,7", "--json")).as(cli.err()).isZero();
+      assertThat(byRepoId).isEqualTo(JSON.readTree(cli.out()).get("logits")).isNotEqualTo(base);
     } finally {
       System.setProperty("user.home", saved);
     }
