@@ -19,7 +19,8 @@ import java.util.List;
  * <p>With DoRA (Liu et al. 2024) a trained magnitude m [out] ({@code lora_magnitude_vector})
  * rescales each output of the adapted weight: {@code W' = m · (W + ΔW) / ‖W + ΔW‖}, the norm taken
  * per output over the inputs and, in the forward pass, as a constant (their §4.3), as PEFT does.
- * That norm needs the full [out, in] matrix in every forward pass.
+ * That norm needs the full [out, in] matrix: formed in every forward pass under autograd, kept
+ * between passes without ({@link #norms}).
  */
 public final class LoraDelta extends Module implements OutputDelta {
   private final Projection host;
@@ -132,8 +133,8 @@ public final class LoraDelta extends Module implements OutputDelta {
   /**
    * @param x [..., in]
    * @return (α/r) · B A dropout(x), [..., out]
+   * @throws UnsupportedOperationException for DoRA, whose change depends on the output too ({@link #addTo})
    */
-  /** @throws UnsupportedOperationException for DoRA, whose change depends on the output too ({@link #addTo}) */
   @Override
   public Tensor apply(Tensor x) {
     if (magnitude != null) {
@@ -304,6 +305,7 @@ public final class LoraDelta extends Module implements OutputDelta {
     if (magnitude != null) { // W + ΔW = W' / c, c = m / (the norms at merge time)
       Tensor c = magnitude.value().to(DType.F32).div(mergedNorms).unsqueeze(1);
       w = w.div(host.weightTransposed() ? c.transpose(0, 1) : c);
+      mergedNorms.close();
       mergedNorms = null;
     }
     host.weight().value().copy_(w.sub(deltaWeight()));
