@@ -5,13 +5,18 @@ transformers 5.18, peft 0.21; `pip install peft transformers safetensors`):
 
     python3 generate.py
 
-It saves two tiny base models with transformers' save_pretrained (LLaMA with grouped-query
-attention, GPT-2 with its Conv1D projections), then for each PEFT method an adapter with PEFT's
-save_pretrained, its weights made non-trivial (LoRA B, prompt embeddings, gates are zero or
-near-zero at initialisation, which would hide a wrong reading), and the logits PEFT computes for
-fixed token ids: expected.safetensors holds `input_ids` (int64) and `logits` (float32). The Java
-test loads the same base and adapter directories with peft4j and compares its logits with these.
-Nothing here runs at test time.
+It saves three tiny base models with transformers' save_pretrained (LLaMA with grouped-query
+attention, GPT-2 with its Conv1D projections, a BERT sequence classifier), then for each adapter
+below one with PEFT's save_pretrained, its weights made non-trivial (LoRA B, prompt embeddings,
+gates are zero or near-zero at initialisation, which would hide a wrong reading), and the logits
+PEFT computes for fixed token ids: expected.safetensors holds `input_ids` (int64) and `logits`
+(float32; [B, T, vocab], or [B, labels] for the classifier). The Java test loads the same base and
+adapter directories with peft4j and compares its logits with these. It also writes pickles/, the
+torch.save files of PickledTensorsTest. Nothing here runs at test time.
+
+Running it again reproduces every tensor, but PEFT writes `target_modules` (a Python set) in hash
+order, so adapter_config.json files may list them in another order (PYTHONHASHSEED fixes it); and
+pickles/legacy.bin differs in its pickle's random magic. peft4j reads either the same way.
 """
 import json
 import os
