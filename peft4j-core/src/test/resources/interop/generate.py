@@ -16,7 +16,7 @@ torch.save files of PickledTensorsTest. Nothing here runs at test time.
 
 Running it again reproduces every tensor, but PEFT writes `target_modules` (a Python set) in hash
 order, so adapter_config.json files may list them in another order (PYTHONHASHSEED fixes it); and
-pickles/legacy.bin differs in its pickle's random magic. peft4j reads either the same way.
+pickles/legacy.bin differs (the old format keys storages by memory address). peft4j reads either the same way.
 """
 import json
 import os
