@@ -15,8 +15,9 @@ adapter directories with peft4j and compares its logits with these. It also writ
 torch.save files of PickledTensorsTest. Nothing here runs at test time.
 
 Running it again reproduces every tensor, but PEFT writes `target_modules` (a Python set) in hash
-order, so adapter_config.json files may list them in another order (PYTHONHASHSEED fixes it); and
-pickles/legacy.bin differs (the old format keys storages by memory address). peft4j reads either the same way.
+order, so adapter_config.json files may list them in another order (PYTHONHASHSEED fixes it),
+which peft4j reads the same way; pickles/legacy.bin differs too (the old format keys storages by
+memory address).
 """
 import json
 import os
