@@ -29,6 +29,7 @@ final class BenchMethodsCommand implements Callable<Integer> {
   static final List<String> TABLE = List.of(
       "--method full --lr 2e-4",
       "--method lora --r 8 --alpha 16 --lr 2e-3",
+      "--method lora --r 8 --alpha 16 --dora --lr 2e-3",
       "--method houlsby --lr 2e-3",
       "--method pfeiffer --lr 2e-3",
       "--method parallel --lr 2e-3",
