@@ -79,11 +79,11 @@ final class BenchMethodsCommand implements Callable<Integer> {
           : new MethodsBench.Variant(m.method, arguments, opt.lr, opt::configure, model -> m.build(TaskType.SEQ_CLS,
               List.of("classifier"), model.sourceName(), null, dev.peft4j.peft.HookSites.of(model).layers().size())));
     }
-    if (only != null && out.size() != only.size()) {
-      List<String> unknown = new java.util.ArrayList<>(only);
-      out.forEach(v -> unknown.remove(v.name()));
+    List<String> unknown = only == null ? List.of()
+        : only.stream().filter(name -> out.stream().noneMatch(v -> v.name().equals(name))).toList();
+    if (!unknown.isEmpty()) {
       throw new IllegalArgumentException("--methods " + unknown + " not in the table (" + TABLE.stream()
-          .map(a -> a.split(" ")[1]).collect(java.util.stream.Collectors.joining(", ")) + ")");
+          .map(a -> a.split(" ")[1]).distinct().collect(java.util.stream.Collectors.joining(", ")) + ")");
     }
     return out;
   }

@@ -49,7 +49,7 @@ class MethodsBenchCliTest {
       }
     }
     assertThat(rows).hasSize(1 + BenchMethodsCommand.TABLE.size());
-    assertThat(rows).extracting(r -> r.get("method").asText()).containsExactly("untrained", "full", "lora", "houlsby",
+    assertThat(rows).extracting(r -> r.get("method").asText()).containsExactly("untrained", "full", "lora", "lora", "houlsby",
         "pfeiffer", "parallel", "scaled-parallel", "mh-parallel", "prefix", "prompt", "p-tuning", "mam");
     long base = rows.get(0).get("base_parameters").asLong();
     for (JsonNode r : rows) {
