@@ -27,7 +27,8 @@ final class ModelSetup {
   private ModelSetup() {}
 
   /**
-   * Saves a fully fine-tuned model ({@code --method full}) as a model directory of its own:
+   * Saves a fully fine-tuned model ({@code --method full}) or a merged one ({@code merge}) as a
+   * model directory of its own:
    * {@code config.json} + {@code model.safetensors} by {@link ModelWriter} — a classifier's weights
    * under Hugging Face's {@code BertForSequenceClassification} names, {@code bert.*} and
    * {@code classifier.*} — the base directory's tokenizer files, and a classifier's
@@ -44,6 +45,7 @@ final class ModelSetup {
     }
     if (head != null) {
       head.writeTo(output);
+      head.relabel(output.resolve("config.json"));
     }
   }
 
@@ -58,6 +60,11 @@ final class ModelSetup {
           ? AutoModel.loadClassifier(modelDir, head.get().labels(), head.get().pooling(), options)
           : AutoModel.load(modelDir, options);
     }
+    return loadAdapted(modelDir, adapterDir, options).baseModel();
+  }
+
+  /** The model in {@code modelDir} with the adapter in {@code adapterDir} attached, and the head it brings, if any. */
+  static PeftModel loadAdapted(Path modelDir, Path adapterDir, LoadOptions options) throws IOException {
     PretrainedModel base = AutoModel.load(modelDir, options);
     Optional<ClassifierHead> head = ClassifierHead.readFrom(adapterDir);
     if (head.isPresent()) {
@@ -66,6 +73,6 @@ final class ModelSetup {
     if (!Files.exists(adapterDir.resolve(AdapterFormat.CONFIG_FILE))) {
       throw new dev.peft4j.io.ModelFormatException("no " + AdapterFormat.CONFIG_FILE + " in " + adapterDir);
     }
-    return PeftModel.load(base, adapterDir).baseModel();
+    return PeftModel.load(base, adapterDir);
   }
 }

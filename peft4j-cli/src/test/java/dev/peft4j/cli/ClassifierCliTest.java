@@ -17,7 +17,7 @@ class ClassifierCliTest {
   @TempDir Path dir;
 
   @Test
-  void trainingOnATransformersClassifierPutsANewHeadOverItsEncoder() throws Exception {
+  void trainingOnATransformersClassifierPutsANewHeadOverItsEncoderAndMergesIt() throws Exception {
     Path model = TinyCheckpoint.bert().withClassifier(3).config("vocab_size", ByteTokenizer.VOCAB)
         .writeTo(dir.resolve("model"));
     ByteTokenizer.create(model).close();
@@ -36,7 +36,17 @@ class ClassifierCliTest {
 
     assertThat(cli.run("eval", "--model", model.toString(), "--adapter", out.toString(), "--data", eval.toString()))
         .as(cli.err()).isZero();
-    assertThat(cli.out()).contains("accuracy");
+    String withAdapter = cli.out();
+    assertThat(withAdapter).contains("accuracy");
+    // merged, the checkpoint is a classifier of the data's labels, with the same outputs
+    Path merged = dir.resolve("merged");
+    assertThat(cli.run("merge", "--model", model.toString(), "--adapter", out.toString(), "--output", merged.toString()))
+        .as(cli.err()).isZero();
+    assertThat(cli.run("eval", "--model", merged.toString(), "--data", eval.toString())).as(cli.err()).isZero();
+    assertThat(cli.out()).isEqualTo(withAdapter);
+    JsonNode config = new ObjectMapper().readTree(merged.resolve("config.json").toFile());
+    assertThat(config.get("id2label").toString()).as("transformers reads the head's size from it")
+        .isEqualTo("{\"0\":\"negative\",\"1\":\"positive\"}");
     assertThat(cli.run("forward", "--model", model.toString(), "--adapter", out.toString(),
         "--input-ids", "97,97,97;122,122", "--json")).as(cli.err()).isZero();
     assertThat(new ObjectMapper().readTree(cli.out()).get("logits"))

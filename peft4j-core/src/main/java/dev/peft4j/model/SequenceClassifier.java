@@ -1,5 +1,6 @@
 package dev.peft4j.model;
 
+import dev.peft4j.io.HfConfig;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
@@ -34,10 +35,16 @@ public final class SequenceClassifier extends PretrainedModel {
 
   /**
    * @param encoder the base encoder (e.g. a {@code BertModel}), registered under
-   *     {@code encoderName} (Hugging Face's prefix, {@code "bert"})
+   *     {@code encoderName} (Hugging Face's prefix, {@code "bert"}); or a classifier, whose encoder
+   *     gets this head in place of its own (the classifier's config stays the source)
    * @param labels class names; the head has one output per label
    */
   public SequenceClassifier(PretrainedModel encoder, String encoderName, List<String> labels, Pooling pooling) {
+    HfConfig sourceConfig = encoder.hfConfig();
+    String source = encoder.sourceName();
+    if (encoder instanceof SequenceClassifier classifier) {
+      encoder = classifier.encoderModel;
+    }
     if (!(encoder instanceof Encoder)) {
       throw new IllegalArgumentException(encoder.architecture() + " is not an encoder");
     }
@@ -58,7 +65,7 @@ public final class SequenceClassifier extends PretrainedModel {
       classifier.weight().set(Tensor.zeros(DType.F32, labels.size(), hidden).normal_(0, 0.02).to(dtype));
       classifier.bias().set(Tensor.zeros(dtype, labels.size()));
     }
-    setSource(encoder.hfConfig(), encoder.sourceName());
+    setSource(sourceConfig, source);
   }
 
   public List<String> labels() {
