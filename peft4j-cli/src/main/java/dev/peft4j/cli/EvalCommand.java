@@ -1,6 +1,7 @@
 package dev.peft4j.cli;
 
 import dev.peft4j.data.Dataset;
+import dev.peft4j.data.DatasetFormat;
 import dev.peft4j.data.DataLoader;
 import dev.peft4j.data.ExampleTokenizer;
 import dev.peft4j.data.LabelSet;
@@ -43,8 +44,17 @@ final class EvalCommand implements Callable<Integer> {
     Path modelDir = common.modelDir();
     PretrainedModel model = ModelSetup.load(modelDir, adapterOption.dir(), common.loadOptions());
     Dataset dataset = Datasets.read(data, format, false);
+    boolean classifier = model instanceof SequenceClassifier;
+    boolean classificationData = dataset.format().orElseThrow() == DatasetFormat.CLASSIFICATION;
+    if (classifier != classificationData) {
+      throw new IllegalArgumentException(classifier
+          ? model.architecture() + " is a classifier: evaluate it on classification data ({\"text\", \"label\"}), not "
+              + dataset.format().orElseThrow().name().toLowerCase(Locale.ROOT) + " data in " + data
+          : data + " holds classification data, which needs a classifier (the model, or the adapter, trained on such"
+              + " data); " + model.architecture() + " is not one");
+    }
     try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
-      LabelSet labels = model instanceof SequenceClassifier ? LabelSet.of(((SequenceClassifier) model).labels()) : null;
+      LabelSet labels = classifier ? LabelSet.of(((SequenceClassifier) model).labels()) : null;
       ExampleTokenizer.Builder encoderBuilder = ExampleTokenizer.builder(tokenizer).maxLength(maxLength);
       ExampleTokenizer encoder = (labels == null ? encoderBuilder : encoderBuilder.labels(labels)).build();
       DataLoaderSource source = new DataLoaderSource(DataLoader.builder(encoder.encodeAll(dataset))

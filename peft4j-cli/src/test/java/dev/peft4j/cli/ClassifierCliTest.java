@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.generate.ByteTokenizer;
 import dev.peft4j.testing.TinyCheckpoint;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -47,6 +48,11 @@ class ClassifierCliTest {
     JsonNode config = new ObjectMapper().readTree(merged.resolve("config.json").toFile());
     assertThat(config.get("id2label").toString()).as("transformers reads the head's size from it")
         .isEqualTo("{\"0\":\"negative\",\"1\":\"positive\"}");
+    // language-modelling data for a classifier is a clear error (it was libtorch's "multi-target not supported")
+    Path text = Files.writeString(dir.resolve("text.jsonl"), "{\"text\": \"aaa\"}\n");
+    assertThat(cli.run("eval", "--model", model.toString(), "--adapter", out.toString(), "--data", text.toString()))
+        .isEqualTo(Peft4j.ERROR_EXIT);
+    assertThat(cli.err()).contains("is a classifier: evaluate it on classification data").contains("not text data");
     assertThat(cli.run("forward", "--model", model.toString(), "--adapter", out.toString(),
         "--input-ids", "97,97,97;122,122", "--json")).as(cli.err()).isZero();
     assertThat(new ObjectMapper().readTree(cli.out()).get("logits"))
