@@ -93,7 +93,7 @@ final class BenchCommand {
       TrainBench.Options o = new TrainBench.Options(shape.shape(ModelShape.DEFAULT), seq, batch,
           common.computeDType(), steps, warmup, generate, common.seed, peakSize, gradientCheckpointing);
       PeftConfig config = method.build(TaskType.CAUSAL_LM, null, "random-" + o.shape().dim(), null, o.shape().layers());
-      Report r = TrainBench.run(o, method.method, config);
+      Report r = TrainBench.run(o, method.label(), config);
       r.print(System.out, common.json);
       return 0;
     }

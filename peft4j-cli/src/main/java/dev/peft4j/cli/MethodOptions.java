@@ -111,6 +111,11 @@ final class MethodOptions {
   /** {@code --method full}: no adapter; every weight of the model trains. */
   static final String FULL = "full";
 
+  /** The method's name in reports: {@code --method}, or {@code lora-dora} for LoRA with {@code --dora}. */
+  String label() {
+    return dora && method.equals("lora") ? "lora-dora" : method;
+  }
+
   /** Whether {@code --method full} was chosen: full fine-tuning, which has no {@link PeftConfig}. */
   boolean fullFineTuning() {
     return FULL.equals(method);
