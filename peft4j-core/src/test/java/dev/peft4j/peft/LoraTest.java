@@ -223,7 +223,7 @@ class LoraTest {
         .excludeModules(ModuleSelector.names("q_proj")).build()))
         .hasMessageContaining("is excluded by exclude_modules");
     assertThatThrownBy(() -> Peft.wrap(model, LoraConfig.builder().targetModules("embed_tokens").build()))
-        .hasMessageContaining("'model.embed_tokens' is a Embedding");
+        .hasMessageContaining("'model.embed_tokens' (Embedding) cannot take LoRA");
     assertThatThrownBy(() -> LoraConfig.builder().r(0).build()).hasMessageContaining("r must be positive, got 0");
     assertThatThrownBy(() -> LoraConfig.builder().loraDropout(1.5).build()).hasMessageContaining("lora_dropout");
     assertThat(model.parameterCount()).as("nothing attached by a failed wrap").isEqualTo(params);

@@ -62,8 +62,9 @@ public final class LoraTuner {
         continue;
       }
       if (!(e.getValue() instanceof Projection)) {
-        throw new IllegalArgumentException("target module '" + name + "' is a " + e.getValue().getClass().getSimpleName()
-            + "; LoRA adapts Linear and Conv1D layers only (target_modules=" + resolved.targetModules().toJson() + ")");
+        throw new IllegalArgumentException("target module '" + name + "' (" + e.getValue().getClass().getSimpleName()
+            + ") cannot take LoRA: peft4j adapts Linear and Conv1D layers only (target_modules="
+            + resolved.targetModules().toJson() + ")");
       }
       if (e.getValue().children().containsKey(adapterName)) {
         throw new IllegalStateException("module '" + name + "' already has an adapter named '" + adapterName + "'");
