@@ -10,7 +10,8 @@ attention, GPT-2 with its Conv1D projections, a BERT sequence classifier), then 
 below one with PEFT's save_pretrained, its weights made non-trivial (LoRA B, prompt embeddings,
 gates are zero or near-zero at initialisation, which would hide a wrong reading), and the logits
 PEFT computes for fixed token ids: expected.safetensors holds `input_ids` (int64) and `logits`
-(float32; [B, T, vocab], or [B, labels] for the classifier). The Java test loads the same base and
+(float32; [B, T, vocab], or [B, labels] for the classifier), and the same with `attention_mask`
+(the second row right-padded) as `masked_logits`. The Java test loads the same base and
 adapter directories with peft4j and compares its logits with these. It also writes pickles/, the
 torch.save files of PickledTensorsTest. Nothing here runs at test time.
 
@@ -32,6 +33,7 @@ from transformers import (BertConfig, BertForSequenceClassification, GPT2Config,
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IDS = torch.tensor([[1, 5, 9, 13, 2, 7, 30, 11], [4, 4, 18, 60, 3, 25, 8, 1]])
+MASK = torch.tensor([[1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0, 0]])  # the second row right-padded
 
 
 def base(name):
@@ -142,12 +144,15 @@ def main():
         model.eval()
         with torch.no_grad():
             logits = model(input_ids=IDS).logits.float()
+            masked = model(input_ids=IDS, attention_mask=MASK).logits.float()
             if logits.dim() == 3:  # prompt tuning and P-tuning score the virtual tokens too; peft4j, the caller's
                 logits = logits[:, -IDS.shape[1]:]
+                masked = masked[:, -IDS.shape[1]:]
         # P-tuning: the encoder's output, the virtual token embeddings
         model.save_pretrained(out, safe_serialization=not adapter.endswith("-bin"))
         os.remove(os.path.join(out, "README.md"))  # PEFT's model card template
-        save_file({"input_ids": IDS.contiguous(), "logits": logits.contiguous()}, os.path.join(out, "expected.safetensors"))
+        save_file({"input_ids": IDS.contiguous(), "logits": logits.contiguous(), "attention_mask": MASK.contiguous(),
+                   "masked_logits": masked.contiguous()}, os.path.join(out, "expected.safetensors"))
         with open(os.path.join(out, "adapter_config.json")) as f:
             print(adapter, json.load(f)["peft_type"], tuple(logits.shape))
 
