@@ -1,6 +1,5 @@
 package dev.peft4j.cli;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.io.ModelFormatException;
@@ -42,25 +41,6 @@ record ClassifierHead(List<String> labels, SequenceClassifier.Pooling pooling) {
    */
   SequenceClassifier on(PretrainedModel model) {
     return new SequenceClassifier(model, "bert", labels, pooling);
-  }
-
-  /**
-   * Writes the labels into a saved classifier's {@code config.json} as transformers keeps them
-   * ({@code id2label}, {@code label2id}), so that its head's size is read right there too.
-   */
-  void relabel(Path configFile) throws IOException {
-    Map<String, Object> config = new ObjectMapper().readValue(configFile.toFile(),
-        new TypeReference<LinkedHashMap<String, Object>>() {});
-    Map<String, Object> id2label = new LinkedHashMap<>();
-    Map<String, Object> label2id = new LinkedHashMap<>();
-    for (int id = 0; id < labels.size(); id++) {
-      id2label.put(String.valueOf(id), labels.get(id));
-      label2id.put(labels.get(id), id);
-    }
-    config.put("id2label", id2label);
-    config.put("label2id", label2id);
-    config.remove("num_labels");
-    Files.writeString(configFile, PythonJson.dumps(config));
   }
 
   void writeTo(Path dir) throws IOException {

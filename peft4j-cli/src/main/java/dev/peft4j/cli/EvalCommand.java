@@ -45,11 +45,11 @@ final class EvalCommand implements Callable<Integer> {
     PretrainedModel model = ModelSetup.load(modelDir, adapterOption.dir(), common.loadOptions());
     Dataset dataset = Datasets.read(data, format, false);
     boolean classifier = model instanceof SequenceClassifier;
-    boolean classificationData = dataset.format().orElseThrow() == DatasetFormat.CLASSIFICATION;
-    if (classifier != classificationData) {
+    DatasetFormat dataFormat = dataset.format().orElseThrow();
+    if (classifier != (dataFormat == DatasetFormat.CLASSIFICATION)) {
       throw new IllegalArgumentException(classifier
           ? model.architecture() + " is a classifier: evaluate it on classification data ({\"text\", \"label\"}), not "
-              + dataset.format().orElseThrow().name().toLowerCase(Locale.ROOT) + " data in " + data
+              + dataFormat.name().toLowerCase(Locale.ROOT) + " data in " + data
           : data + " holds classification data, which needs a classifier (the model, or the adapter, trained on such"
               + " data); " + model.architecture() + " is not one");
     }

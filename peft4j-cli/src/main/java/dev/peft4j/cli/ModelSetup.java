@@ -45,7 +45,6 @@ final class ModelSetup {
     }
     if (head != null) {
       head.writeTo(output);
-      head.relabel(output.resolve("config.json"));
     }
   }
 

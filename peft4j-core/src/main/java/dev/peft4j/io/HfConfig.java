@@ -3,12 +3,14 @@ package dev.peft4j.io;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -50,6 +52,13 @@ public final class HfConfig {
       throw new ModelFormatException(source + " must contain a JSON object");
     }
     return new HfConfig(root, source);
+  }
+
+  /** This config with {@code entries} set (each value as Jackson writes it), the rest unchanged. */
+  public HfConfig with(Map<String, Object> entries) {
+    ObjectNode copy = ((ObjectNode) root).deepCopy();
+    entries.forEach((key, value) -> copy.set(key, JSON.valueToTree(value)));
+    return new HfConfig(copy, source);
   }
 
   /** The config as JSON text (for writing it beside saved weights). */

@@ -23,7 +23,7 @@ public final class ModelWriter {
    *     as config.json)
    */
   public static void save(PretrainedModel model, Path dir) throws IOException {
-    if (model.hfConfig() == null) {
+    if (model.savedConfig() == null) {
       throw new IllegalStateException(model.architecture() + " has no config.json to save (it was not loaded by AutoModel)");
     }
     Files.createDirectories(dir);
@@ -36,7 +36,7 @@ public final class ModelWriter {
     }
     SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
     Path tmp = Files.createTempFile(dir, "config.json", ".tmp");
-    Files.writeString(tmp, model.hfConfig().toJson(), StandardCharsets.UTF_8);
+    Files.writeString(tmp, model.savedConfig().toJson(), StandardCharsets.UTF_8);
     Files.move(tmp, dir.resolve("config.json"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 }

@@ -20,6 +20,11 @@ public abstract class PretrainedModel extends Module {
     return hfConfig;
   }
 
+  /** The config.json {@link ModelWriter} writes for this model: the one it was built from, unless it changed. */
+  public HfConfig savedConfig() {
+    return hfConfig;
+  }
+
   /** The directory or repo id the model was loaded from, or null. */
   public final String sourceName() {
     return sourceName;

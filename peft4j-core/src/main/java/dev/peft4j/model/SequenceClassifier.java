@@ -5,7 +5,9 @@ import dev.peft4j.nn.Linear;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Tensor;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -111,6 +113,25 @@ public final class SequenceClassifier extends PretrainedModel {
             .to(h.dtype()).unsqueeze(-1);                              // [B, T, 1]
         return h.mul(mask).sum(1, false).div(mask.sum(1, false).clampMin(1e-9)); // [B, H]
     }
+  }
+
+  /**
+   * The source config with this head's labels as transformers keeps them ({@code id2label},
+   * {@code label2id}, {@code num_labels}), which a head over a transformers classifier may have changed.
+   */
+  @Override
+  public HfConfig savedConfig() {
+    HfConfig config = super.savedConfig();
+    if (config == null) {
+      return null;
+    }
+    Map<String, Object> id2label = new LinkedHashMap<>();
+    Map<String, Object> label2id = new LinkedHashMap<>();
+    for (int id = 0; id < labels.size(); id++) {
+      id2label.put(String.valueOf(id), labels.get(id));
+      label2id.put(labels.get(id), id);
+    }
+    return config.with(Map.of("id2label", id2label, "label2id", label2id, "num_labels", labels.size()));
   }
 
   @Override

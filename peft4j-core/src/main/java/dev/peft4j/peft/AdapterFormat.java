@@ -35,6 +35,12 @@ import java.util.TreeSet;
 public final class AdapterFormat {
   public static final String CONFIG_FILE = "adapter_config.json";
   public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+  /**
+   * Where PEFT saves what its tuners (LoRA, adaption prompt, ...) hold: under the tuner's
+   * {@code model}, e.g. {@code base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight}.
+   * Prompt learning has no tuner: its modules_to_save go under {@code base_model.} alone.
+   */
+  public static final String TUNER_PREFIX = "base_model.model.";
   /** The weights as {@code torch.save} writes them, read when there is no {@link #WEIGHTS_FILE} (as PEFT does). */
   public static final String PICKLED_WEIGHTS_FILE = "adapter_model.bin";
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -30,8 +30,6 @@ public final class PeftModel {
   public static final String DEFAULT_ADAPTER = "default";
   /** The row name that selects no adapter in a mixed batch. */
   public static final String BASE = "base";
-  /** Where PEFT's tuners (LoRA, ...) save what they hold: under the tuner's {@code model}. */
-  private static final String TUNER_PREFIX = "base_model.model.";
 
   private final PretrainedModel base;
   private final Map<String, Attached> adapters = new LinkedHashMap<>();
@@ -131,7 +129,7 @@ public final class PeftModel {
     a.modulesToSave().parameters().forEach((path, p) -> {
       String key = savedName(a, path);
       // peft4j before 2026-11-29 wrote prompt learning's modules_to_save under base_model.model. too
-      String former = TUNER_PREFIX + path;
+      String former = AdapterFormat.TUNER_PREFIX + path;
       extra.put(key, p);
       if (methodTensors.containsKey(key)) {
         extraTensors.put(key, methodTensors.remove(key));
@@ -473,6 +471,6 @@ public final class PeftModel {
    * base_model.<path>} for prompt learning, whose {@code PeftModel.base_model} is the model itself.
    */
   private static String savedName(Attached a, String path) {
-    return (a.adapter().config() instanceof PromptLearningConfig ? "base_model." : TUNER_PREFIX) + path;
+    return (a.adapter().config() instanceof PromptLearningConfig ? "base_model." : AdapterFormat.TUNER_PREFIX) + path;
   }
 }

@@ -18,9 +18,6 @@ import java.util.Map;
  * {@code .scaling} when learned) — the parameter's path in the model with PEFT's prefix.
  */
 public final class BottleneckAdapter implements UnmergeableAdapter {
-  /** PEFT's prefix for tuner weights of a non-prompt method. */
-  static final String SAVED_PREFIX = "base_model.model.";
-
   private final PretrainedModel model;
   private final BottleneckTuner.Injection injection;
 
@@ -60,7 +57,7 @@ public final class BottleneckAdapter implements UnmergeableAdapter {
   @Override
   public Map<String, Parameter> savedTensors() {
     Map<String, Parameter> out = new LinkedHashMap<>();
-    trainableParameters().forEach((path, p) -> out.put(SAVED_PREFIX + path, p));
+    trainableParameters().forEach((path, p) -> out.put(AdapterFormat.TUNER_PREFIX + path, p));
     return out;
   }
 

@@ -9,6 +9,7 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.UnmergeableAdapter;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.HookSites;
 import dev.peft4j.peft.Inits;
 import dev.peft4j.peft.PeftConfig;
@@ -29,7 +30,6 @@ import java.util.Set;
  * features are given per batch with {@link #withImageFeatures}.
  */
 public final class LlamaAdapter implements UnmergeableAdapter {
-  static final String SAVED_PREFIX = "base_model.model.";
   private static final Set<String> MODEL_TYPES = Set.of("llama", "mistral", "qwen2");
   private static final String VISUAL = "adaption_visual_proj";
 
@@ -144,7 +144,7 @@ public final class LlamaAdapter implements UnmergeableAdapter {
   /** PEFT's names: {@code base_model.model.model.layers.N.self_attn.adaption_prompt} [1, K, hidden], {@code ...adaption_gate}. */
   @Override
   public Map<String, Parameter> savedTensors() {
-    return named(SAVED_PREFIX);
+    return named(AdapterFormat.TUNER_PREFIX);
   }
 
   private Map<String, Parameter> named(String prefix) {

@@ -20,9 +20,6 @@ import java.util.Map;
 
 /** LoRA attached to a model under one adapter name. */
 public final class LoraAdapter implements Adapter {
-  /** PEFT's prefix for tuner weights of a non-prompt method. */
-  static final String SAVED_PREFIX = "base_model.model.";
-
   private final PretrainedModel model;
   private final String name;
   private final LoraTuner.Injection injection;
@@ -83,16 +80,16 @@ public final class LoraAdapter implements Adapter {
   public Map<String, Parameter> savedTensors() {
     Map<String, Parameter> out = new LinkedHashMap<>();
     injection.deltas().forEach((module, d) -> {
-      out.put(SAVED_PREFIX + module + ".lora_A.weight", d.loraA());
-      out.put(SAVED_PREFIX + module + ".lora_B.weight", d.loraB());
+      out.put(AdapterFormat.TUNER_PREFIX + module + ".lora_A.weight", d.loraA());
+      out.put(AdapterFormat.TUNER_PREFIX + module + ".lora_B.weight", d.loraB());
       if (d.magnitude() != null) {
-        out.put(SAVED_PREFIX + module + ".lora_magnitude_vector", d.magnitude());
+        out.put(AdapterFormat.TUNER_PREFIX + module + ".lora_magnitude_vector", d.magnitude());
       }
     });
     biases.forEach((path, p) -> {
       String module = path.substring(0, path.length() - ".bias".length());
       boolean wrapped = injection.deltas().containsKey(module);
-      out.put(SAVED_PREFIX + (wrapped ? module + ".base_layer.bias" : path), p);
+      out.put(AdapterFormat.TUNER_PREFIX + (wrapped ? module + ".base_layer.bias" : path), p);
     });
     return out;
   }

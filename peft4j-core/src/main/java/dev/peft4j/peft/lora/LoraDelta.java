@@ -219,17 +219,18 @@ public final class LoraDelta extends Module implements OutputDelta {
 
   /** ‖W + ΔW‖ per output (over the inputs), in float32: [out]. */
   private Tensor adaptedNorms() {
-    return hostRows().to(DType.F32).add(rows(deltaWeight())).norm(1);
+    return hostRows().to(DType.F32).add(deltaRows()).norm(1);
   }
 
   /** The host weight as [out, in] (a view of Conv1D's [in, out]). */
   private Tensor hostRows() {
-    return rows(host.weight().value());
+    Tensor w = host.weight().value();
+    return host.weightTransposed() ? w.transpose(0, 1) : w;
   }
 
-  /** A matrix in the host weight's layout as [out, in]. */
-  private Tensor rows(Tensor hostLayout) {
-    return host.weightTransposed() ? hostLayout.transpose(0, 1) : hostLayout;
+  /** {@code (α/r) · B A}, float32 [out, in]. */
+  private Tensor deltaRows() {
+    return loraB.value().to(DType.F32).matmul(loraA.value().to(DType.F32)).mul(scaling);
   }
 
   /** {@code (α/r) · B A dropout(x)} with the scale on the rank side, in the adapter's dtype: [..., out]. */
@@ -271,44 +272,42 @@ public final class LoraDelta extends Module implements OutputDelta {
 
   /** {@code (α/r) · B A} in the host weight's layout: [out, in], or [in, out] for Conv1D. */
   public Tensor deltaWeight() {
-    Tensor delta = loraB.value().to(DType.F32).matmul(loraA.value().to(DType.F32)).mul(scaling);
+    Tensor delta = deltaRows();
     return host.weightTransposed() ? delta.transpose(0, 1) : delta;
   }
 
   /**
-   * The host weight with this delta merged, float32 in the host's layout, and for DoRA the norms
+   * The host weight with this delta merged, float32 as [out, in], and for DoRA the norms
    * ‖W + ΔW‖ it divided by; nothing changes until {@link #mergeInto}.
    */
   Merge prepareMerge() {
-    Tensor sum = host.weight().value().to(DType.F32).add(deltaWeight());
+    Tensor sum = hostRows().to(DType.F32).add(deltaRows());
     if (magnitude == null) {
       return new Merge(sum, null);
     }
-    Tensor norms = rows(sum).norm(1);
-    Tensor c = magnitude.value().to(DType.F32).div(norms).unsqueeze(1); // [out, 1]
-    return new Merge(host.weightTransposed() ? sum.mul(c.transpose(0, 1)) : sum.mul(c), norms);
+    Tensor norms = sum.norm(1);
+    return new Merge(sum.mul(magnitude.value().to(DType.F32).div(norms).unsqueeze(1)), norms);
   }
 
-  /** A merged host weight and, for DoRA, the norms it divided by. */
+  /** A merged host weight as [out, in] and, for DoRA, the norms it divided by. */
   record Merge(Tensor weight, Tensor norms) {}
 
   /** Writes {@code merge} (from {@link #prepareMerge()}) into the host weight; the delta stops contributing. */
   void mergeInto(Merge merge) {
-    host.weight().value().copy_(merge.weight());
+    hostRows().copy_(merge.weight());
     mergedNorms = merge.norms() == null ? null : merge.norms().retain();
     merged = true;
   }
 
   /** Takes this adapter's delta out of the host weight again; the delta contributes again. */
   void unmerge() {
-    Tensor w = host.weight().value().to(DType.F32);
+    Tensor w = hostRows().to(DType.F32);
     if (magnitude != null) { // W + ΔW = W' / c, c = m / (the norms at merge time)
-      Tensor c = magnitude.value().to(DType.F32).div(mergedNorms).unsqueeze(1);
-      w = w.div(host.weightTransposed() ? c.transpose(0, 1) : c);
+      w = w.div(magnitude.value().to(DType.F32).div(mergedNorms).unsqueeze(1));
       mergedNorms.close();
       mergedNorms = null;
     }
-    host.weight().value().copy_(w.sub(deltaWeight()));
+    hostRows().copy_(w.sub(deltaRows()));
     merged = false;
   }
 }
