@@ -3,7 +3,8 @@
 Run from this directory with torch, transformers and peft installed (written with torch 2.13,
 transformers 5.18, peft 0.21; `pip install peft transformers safetensors`):
 
-    python3 generate.py
+    python3 generate.py                  # everything
+    python3 generate.py gpt2-lora-wte    # the named adapters only (the base models are written again)
 
 It saves three tiny base models with transformers' save_pretrained (LLaMA with grouped-query
 attention, GPT-2 with its Conv1D projections, a BERT sequence classifier), then for each adapter
@@ -23,6 +24,7 @@ memory address).
 import json
 import os
 import shutil
+import sys
 
 import torch
 from peft import (AdaptionPromptConfig, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
@@ -94,6 +96,12 @@ ADAPTERS = {
                                        use_dora=True, lora_dropout=0.0)),
     "gpt2-dora": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn", "c_fc"], fan_in_fan_out=True,
                                      use_dora=True, lora_dropout=0.0)),
+    # LoRA on embeddings (lora_embedding_A/B); PEFT also saves the adapted embed_tokens' and lm_head's base weights
+    "llama-lora-embed": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["embed_tokens", "q_proj", "lm_head"],
+                                             lora_dropout=0.0)),
+    # GPT-2's wte is tied to the head: the lookup is adapted, the head keeps the base table (unmerged)
+    "gpt2-lora-wte": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["wte", "c_attn"], fan_in_fan_out=True,
+                                         lora_dropout=0.0)),
     "gpt2-prefix": ("gpt2", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     # prompt learning on a classifier: the head is saved as base_model.classifier.* (no tuner wrapper),
     # and BERT's pooler reads the first position, a virtual token for prompt tuning and P-tuning
@@ -131,11 +139,13 @@ def pickles():
     torch.save({"w": t}, os.path.join(out, "legacy.bin"), _use_new_zipfile_serialization=False)
 
 
-def main():
+def main(only):
     for name in ("llama", "gpt2", "bert"):
         shutil.rmtree(os.path.join(HERE, name), ignore_errors=True)
         base(name).save_pretrained(os.path.join(HERE, name))
     for adapter, (base_name, config) in ADAPTERS.items():
+        if only and adapter not in only:
+            continue
         out = os.path.join(HERE, adapter)
         shutil.rmtree(out, ignore_errors=True)
         torch.manual_seed(1)
@@ -158,5 +168,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
-    pickles()
+    main(sys.argv[1:])
+    if len(sys.argv) == 1:
+        pickles()

@@ -122,6 +122,6 @@ class BottleneckCliTest {
         "--max-steps", "1", "--no-progress", "--output", adapter.toString())).as(cli.err()).isZero();
     assertThat(cli.run("merge", "--model", model.toString(), "--adapter", adapter.toString(),
         "--output", dir.resolve("merged").toString())).isEqualTo(2);
-    assertThat(cli.err()).contains("BOTTLENECK cannot be merged");
+    assertThat(cli.err()).contains("bottleneck adapters cannot be merged");
   }
 }

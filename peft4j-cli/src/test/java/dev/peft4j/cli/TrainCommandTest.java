@@ -66,17 +66,21 @@ class TrainCommandTest {
         .as(cli.err()).isZero();
     assertThat(loss(cli.out(), "examples")).isCloseTo(after, org.assertj.core.data.Offset.offset(1e-3));
 
-    // merge gives a standard checkpoint whose logits equal the base + adapter
-    Path merged = dir.resolve("merged");
-    assertThat(cli.run("merge", "--model", model.toString(), "--adapter", out.toString(), "--output", merged.toString()))
-        .as(cli.err()).isZero();
-    JsonNode withAdapter = forward("--model", model.toString(), "--adapter", out.toString());
+    assertThat(mergedGivesTheAdaptersLogits(out).resolve("tokenizer.json")).exists();
+  }
+
+  /** Merges {@code adapter} into the base with the CLI and checks that the checkpoint's logits equal base + adapter. */
+  private Path mergedGivesTheAdaptersLogits(Path adapter) throws Exception {
+    Path merged = dir.resolve(adapter.getFileName() + "-merged");
+    assertThat(cli.run("merge", "--model", model.toString(), "--adapter", adapter.toString(), "--output",
+        merged.toString())).as(cli.err()).isZero();
+    JsonNode withAdapter = forward("--model", model.toString(), "--adapter", adapter.toString());
     JsonNode fromMerged = forward("--model", merged.toString());
-    assertThat(merged.resolve("tokenizer.json")).exists();
     for (int i = 0; i < withAdapter.size(); i++) {
       assertThat(fromMerged.get(i).doubleValue()).isCloseTo(withAdapter.get(i).doubleValue(),
           org.assertj.core.data.Offset.offset(1e-5));
     }
+    return merged;
   }
 
   @Test
@@ -85,16 +89,15 @@ class TrainCommandTest {
     assertThat(cli.run(train(out, "--dora"))).as(cli.err()).isZero();
     assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(0.7 * loss(cli.out(), "before training"));
     assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"use_dora\": true");
+    mergedGivesTheAdaptersLogits(out);
+  }
 
-    Path merged = dir.resolve("dora-merged");
-    assertThat(cli.run("merge", "--model", model.toString(), "--adapter", out.toString(), "--output", merged.toString()))
-        .as(cli.err()).isZero();
-    JsonNode withAdapter = forward("--model", model.toString(), "--adapter", out.toString());
-    JsonNode fromMerged = forward("--model", merged.toString());
-    for (int i = 0; i < withAdapter.size(); i++) {
-      assertThat(fromMerged.get(i).doubleValue()).isCloseTo(withAdapter.get(i).doubleValue(),
-          org.assertj.core.data.Offset.offset(1e-5));
-    }
+  @Test
+  void loraOnTheEmbeddingTrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
+    Path out = dir.resolve("embedding");
+    assertThat(cli.run(train(out, "--target", "embed_tokens,q_proj,lm_head"))).as(cli.err()).isZero();
+    assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(0.7 * loss(cli.out(), "before training"));
+    mergedGivesTheAdaptersLogits(out);
   }
 
   @Test

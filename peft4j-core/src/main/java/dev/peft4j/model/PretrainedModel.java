@@ -1,6 +1,7 @@
 package dev.peft4j.model;
 
 import dev.peft4j.io.HfConfig;
+import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.Module;
 import java.util.Optional;
 
@@ -28,6 +29,14 @@ public abstract class PretrainedModel extends Module {
   /** The directory or repo id the model was loaded from, or null. */
   public final String sourceName() {
     return sourceName;
+  }
+
+  /**
+   * The embedding whose table the output head multiplies by too (tied word embeddings), or null:
+   * a change to its weight changes the head as well.
+   */
+  public Embedding tiedEmbedding() {
+    return null;
   }
 
   /** The Hugging Face class this model reproduces, e.g. {@code LlamaForCausalLM}. */

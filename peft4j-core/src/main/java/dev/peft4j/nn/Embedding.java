@@ -3,26 +3,54 @@ package dev.peft4j.nn;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
 
-/** A lookup table {@code weight} [num, dim] indexed by int64 ids. */
-public final class Embedding extends Module {
-  private final long numEmbeddings;
+/**
+ * A lookup table {@code weight} [num, dim] indexed by int64 ids: the linear map of one-hot ids, so
+ * a {@link Projection} with {@code in = num}, {@code out = dim} and the weight stored [in, out],
+ * whose output takes deltas as any projection's does (LoRA on an embedding).
+ */
+public final class Embedding extends Projection {
   private final Parameter weight;
 
   public Embedding(long numEmbeddings, long dim) {
-    this.numEmbeddings = numEmbeddings;
+    super(numEmbeddings, dim);
     this.weight = parameter("weight", numEmbeddings, dim);
   }
 
+  @Override
   public Parameter weight() {
     return weight;
   }
 
+  /** An embedding has no bias: null. */
+  @Override
+  public Parameter bias() {
+    return null;
+  }
+
+  @Override
+  public boolean weightTransposed() {
+    return true;
+  }
+
+  @Override
+  public boolean takesIds() {
+    return true;
+  }
+
+  /** The rows of the table. */
   public long numEmbeddings() {
-    return numEmbeddings;
+    return inFeatures();
+  }
+
+  /** @param m [k, num] @return [..., k]: the columns of {@code m} at {@code ids} */
+  @Override
+  public Tensor mapInput(Tensor ids, Tensor m) {
+    return Functional.embedding(m.transpose(0, 1), ids);
   }
 
   /** @param ids int64 [...] @return [..., dim] */
-  public Tensor forward(Tensor ids) {
+  @Override
+  protected Tensor baseForward(Tensor ids) {
     return Functional.embedding(weight.value(), ids);
   }
 }

@@ -1,17 +1,19 @@
 package dev.peft4j.nn;
 
+import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
 /**
- * A linear map with a weight and an optional bias — {@link Linear} ([out, in] storage) or
- * GPT-2's {@link Conv1D} ([in, out] storage) — whose output is a hook site: attached
- * {@link OutputDelta}s are added to it. Merging methods change {@link #weight()} in place in
- * its own storage layout ({@link #weightTransposed()}).
+ * A linear map with a weight and an optional bias — {@link Linear} ([out, in] storage), GPT-2's
+ * {@link Conv1D} ([in, out] storage), or an {@link Embedding}, the linear map of one-hot token ids
+ * ([in = vocabulary, out = dim] storage, its input given as the ids) — whose output is a hook site:
+ * attached {@link OutputDelta}s are added to it. Merging methods change {@link #weight()} in place
+ * in its own storage layout ({@link #weightTransposed()}).
  */
-public abstract sealed class Projection extends Module permits Linear, Conv1D {
+public abstract sealed class Projection extends Module permits Linear, Conv1D, Embedding {
   private final long inFeatures;
   private final long outFeatures;
   private final List<OutputDelta> deltas = new ArrayList<>();
@@ -40,6 +42,21 @@ public abstract sealed class Projection extends Module permits Linear, Conv1D {
 
   /** {@code x W^T + b} without any delta. */
   protected abstract Tensor baseForward(Tensor x);
+
+  /** Whether the input is token ids (an {@link Embedding}) rather than [..., in] features. */
+  public boolean takesIds() {
+    return false;
+  }
+
+  /**
+   * The input through another matrix {@code m} [k, in] the way this layer maps its input: {@code x mᵀ}
+   * for features; for ids, the columns of {@code m} the ids pick (the product with their one-hot rows).
+   *
+   * @return [..., k]
+   */
+  public Tensor mapInput(Tensor x, Tensor m) {
+    return Functional.linear(x, m, null);
+  }
 
   /** @param x [..., in] @return [..., out]: the base map plus every active delta */
   public final Tensor forward(Tensor x) {

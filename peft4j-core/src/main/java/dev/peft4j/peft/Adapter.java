@@ -42,6 +42,11 @@ public interface Adapter {
   /** Whether this method can be merged into the base weights at all. */
   boolean mergeable();
 
+  /** Why {@link #mergeable()} is false, for the exception message. */
+  default String whyNotMergeable() {
+    return config().peftType() + " cannot be merged into the weights";
+  }
+
   /**
    * Modules of the base model this method trains in full (e.g. layer norms per task), by path.
    * {@link PeftModel} treats them as {@code modules_to_save}: trained, saved under

@@ -418,7 +418,7 @@ public final class PeftModel {
     for (String name : active) {
       Adapter a = adapters.get(name).adapter();
       if (!a.mergeable()) {
-        throw new UnsupportedOperationException(a.config().peftType() + " cannot be merged into the weights");
+        throw new UnsupportedOperationException(a.whyNotMergeable());
       }
     }
     active.forEach(name -> adapters.get(name).adapter().merge());

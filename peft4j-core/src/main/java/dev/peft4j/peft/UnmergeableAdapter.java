@@ -6,11 +6,6 @@ package dev.peft4j.peft;
  */
 public interface UnmergeableAdapter extends Adapter {
 
-  /** Why merging is impossible, for the exception message. */
-  default String whyNotMergeable() {
-    return config().peftType() + " cannot be merged into the weights";
-  }
-
   /** @throws UnsupportedOperationException always */
   @Override
   default void merge() {

@@ -22,6 +22,20 @@ public final class PeftTesting {
     }
   }
 
+  /**
+   * Logits of {@code row} with only {@code adapter} active ({@link PeftModel#BASE}: adapters
+   * disabled), as a row of a mixed batch should compute it.
+   */
+  public static float[] logitsAlone(PeftModel peft, String adapter, long[] row) {
+    if (adapter.equals(PeftModel.BASE)) {
+      try (PeftModel.AdaptersDisabled off = peft.disableAdapters()) {
+        return logits(peft.causalLm(), row);
+      }
+    }
+    peft.setActive(adapter);
+    return logits(peft.causalLm(), row);
+  }
+
   public static double maxAbsDiff(float[] a, float[] b) {
     assertThat(a).hasSameSizeAs(b);
     double d = 0;

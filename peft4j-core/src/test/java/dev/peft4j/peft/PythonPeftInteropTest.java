@@ -41,6 +41,8 @@ class PythonPeftInteropTest {
       "llama-lora-patterns, llama",
       "llama-lora-lm-head, llama",
       "gpt2-lora-bias, gpt2",
+      "llama-lora-embed, llama",
+      "gpt2-lora-wte, gpt2",
       "llama-dora, llama",
       "gpt2-dora, gpt2",
       "gpt2-prefix, gpt2",

@@ -65,6 +65,8 @@ class GradientCheckpointingTest {
             .prefixProjection(true).encoderHiddenSize(16).build()),
         Arguments.of("gpt2", "LoRA with dropout", LoraConfig.builder().r(4).loraDropout(0.2).allLinear().build()),
         Arguments.of("gpt2", "prompt tuning", PromptTuningConfig.builder().numVirtualTokens(3).build()),
+        Arguments.of("gpt2", "LoRA on wte and c_attn", LoraConfig.builder().r(4).targetModules("wte", "c_attn")
+            .init(LoraConfig.LoraInit.RANDOM).build()),
         Arguments.of("bert", "LoRA", LoraConfig.builder().r(4).loraDropout(0.2).targetModules("query", "value")
             .modulesToSave("classifier").taskType(TaskType.SEQ_CLS).build()),
         Arguments.of("bert", "prompt tuning", PromptTuningConfig.builder().numVirtualTokens(3)

@@ -43,6 +43,11 @@ public final class Gpt2LMHeadModel extends DecoderLm {
   }
 
   @Override
+  public Embedding tiedEmbedding() {
+    return transformer.wte;
+  }
+
+  @Override
   public String architecture() {
     return "GPT2LMHeadModel";
   }

@@ -47,6 +47,11 @@ public final class LlamaForCausalLM extends DecoderLm {
   }
 
   @Override
+  public Embedding tiedEmbedding() {
+    return lmHead == null ? model.embedTokens : null;
+  }
+
+  @Override
   public String architecture() {
     return "LlamaForCausalLM";
   }

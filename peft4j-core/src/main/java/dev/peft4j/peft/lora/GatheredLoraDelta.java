@@ -2,8 +2,8 @@ package dev.peft4j.peft.lora;
 
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.OutputDelta;
-import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +17,8 @@ import java.util.Map;
  * Each row's A and B are stacked into [B, r, in] and [B, out, r] (references to the adapters'
  * parameters, so gradients reach them). Rows whose adapter does not adapt this projection get zero
  * matrices; adapters of a smaller rank are padded with zeros to the largest rank, which adds
- * nothing. Rows share one dropout draw of x (every adapter in the batch has the same p).
+ * nothing. Rows share one dropout draw of x (every adapter in the batch has the same p). On an
+ * embedding, {@code x_b A_bᵀ} is the columns of A_b that row b's token ids pick.
  */
 final class GatheredLoraDelta extends Module implements OutputDelta {
   private final LoraDelta[] rowDeltas; // per row; null where the row's adapter does not adapt this projection
@@ -65,13 +66,24 @@ final class GatheredLoraDelta extends Module implements OutputDelta {
       a[row] = ab[0];
       b[row] = ab[1];
     }
-    long[] shape = x.shape();
-    Tensor input = Functional.dropout(any.asAdapterDType(x), any.dropout(), any.training())
-        .reshape(batch, -1, shape[shape.length - 1]);
-    Tensor down = input.matmul(Tensor.stack(0, a).transpose(1, 2)).mul(rowScale); // [B, T, r]
-    Tensor up = down.matmul(Tensor.stack(0, b).transpose(1, 2));                   // [B, T, out]
+    Tensor stackedA = Tensor.stack(0, a); // [B, r, in]
+    Tensor down = (any.host().takesIds() ? lookUp(x, stackedA) : project(x, stackedA)).mul(rowScale); // [B, T, r]
+    Tensor up = down.matmul(Tensor.stack(0, b).transpose(1, 2));                                      // [B, T, out]
+    long[] shape = any.host().takesIds() ? Arrays.copyOf(x.shape(), x.dim() + 1) : x.shape();
     shape[shape.length - 1] = up.size(-1);
-    return up.reshape(shape).to(x.dtype());
+    return up.reshape(shape).to(any.outputDType(x));
+  }
+
+  /** Each row's features through its own A: [B, T, r] for x [B, ..., in]. */
+  private Tensor project(Tensor x, Tensor stackedA) {
+    return any.dropped(x).reshape(x.size(0), -1, x.size(-1)).matmul(stackedA.transpose(1, 2));
+  }
+
+  /** The columns of each row's A picked by that row's token ids: [B, T, r] for ids [B, ...]. */
+  private Tensor lookUp(Tensor ids, Tensor stackedA) {
+    long batch = ids.size(0);
+    Tensor index = ids.reshape(batch, -1, 1);
+    return stackedA.transpose(1, 2).gather(1, index.expand(batch, index.size(1), rank));
   }
 
   /** {A, B} of {@code d}, zero-padded to {@link #rank}. */

@@ -3,12 +3,13 @@ package dev.peft4j.peft.lora;
 import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.io.TensorData;
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
-import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
@@ -20,6 +21,12 @@ import java.util.Map;
 
 /** LoRA attached to a model under one adapter name. */
 public final class LoraAdapter implements Adapter {
+  /**
+   * The modules whose base weight PEFT saves with the adapter when it adapts them ({@code
+   * save_embedding_layers="auto"}: its EMBEDDING_LAYER_NAMES, the input and output embeddings).
+   */
+  private static final List<String> EMBEDDING_LAYER_NAMES = List.of("embed_tokens", "lm_head");
+
   private final PretrainedModel model;
   private final String name;
   private final LoraTuner.Injection injection;
@@ -61,8 +68,8 @@ public final class LoraAdapter implements Adapter {
   public Map<String, Parameter> trainableParameters() {
     Map<String, Parameter> out = new LinkedHashMap<>();
     injection.deltas().forEach((module, d) -> {
-      out.put(module + "." + name + ".lora_A", d.loraA());
-      out.put(module + "." + name + ".lora_B", d.loraB());
+      out.put(module + "." + name + "." + d.parameterName('A'), d.loraA());
+      out.put(module + "." + name + "." + d.parameterName('B'), d.loraB());
       if (d.magnitude() != null) {
         out.put(module + "." + name + ".lora_magnitude_vector", d.magnitude());
       }
@@ -72,16 +79,18 @@ public final class LoraAdapter implements Adapter {
   }
 
   /**
-   * {@code <module>.lora_A.weight} / {@code .lora_B.weight} (and DoRA's {@code
-   * <module>.lora_magnitude_vector}); trained biases as
-   * {@code <module>.base_layer.bias} on adapted layers (PEFT wraps them) and {@code <path>} elsewhere.
+   * {@code <module>.lora_A.weight} / {@code .lora_B.weight} ({@code .lora_embedding_A} / {@code _B}
+   * on an embedding; DoRA's {@code <module>.lora_magnitude_vector}); trained biases as
+   * {@code <module>.base_layer.bias} on adapted layers (PEFT wraps them) and {@code <path>} elsewhere;
+   * and, as PEFT does, the frozen weight of an adapted {@code embed_tokens} or {@code lm_head} as
+   * {@code <module>.base_layer.weight}.
    */
   @Override
   public Map<String, Parameter> savedTensors() {
     Map<String, Parameter> out = new LinkedHashMap<>();
     injection.deltas().forEach((module, d) -> {
-      out.put(AdapterFormat.TUNER_PREFIX + module + ".lora_A.weight", d.loraA());
-      out.put(AdapterFormat.TUNER_PREFIX + module + ".lora_B.weight", d.loraB());
+      out.put(AdapterFormat.TUNER_PREFIX + module + "." + d.savedName('A'), d.loraA());
+      out.put(AdapterFormat.TUNER_PREFIX + module + "." + d.savedName('B'), d.loraB());
       if (d.magnitude() != null) {
         out.put(AdapterFormat.TUNER_PREFIX + module + ".lora_magnitude_vector", d.magnitude());
       }
@@ -91,18 +100,50 @@ public final class LoraAdapter implements Adapter {
       boolean wrapped = injection.deltas().containsKey(module);
       out.put(AdapterFormat.TUNER_PREFIX + (wrapped ? module + ".base_layer.bias" : path), p);
     });
+    out.putAll(embeddingBaseWeights());
     return out;
   }
 
+  /** The base weights PEFT saves beside the adapter: those of the adapted modules named in {@link #EMBEDDING_LAYER_NAMES}. */
+  private Map<String, Parameter> embeddingBaseWeights() {
+    Map<String, Parameter> out = new LinkedHashMap<>();
+    injection.deltas().forEach((module, d) -> {
+      if (EMBEDDING_LAYER_NAMES.contains(module.substring(module.lastIndexOf('.') + 1))) {
+        out.put(AdapterFormat.TUNER_PREFIX + module + ".base_layer.weight", d.host().weight());
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Loads the LoRA tensors; a saved base weight of an adapted embedding or head is optional (PEFT
+   * writes it unless told not to) and, when present, replaces that base weight, as PEFT's loading does.
+   */
   @Override
   public void load(Map<String, TensorData> tensors, String source) throws ModelFormatException {
-    AdapterFormat.loadExactly(savedTensors(), tensors, source,
-        "the LoRA layers its config creates on " + model.architecture());
+    Map<String, Parameter> expected = savedTensors();
+    embeddingBaseWeights().keySet().stream().filter(k -> !tensors.containsKey(k)).forEach(expected::remove);
+    AdapterFormat.loadExactly(expected, tensors, source, "the LoRA layers its config creates on " + model.architecture());
+  }
+
+  /** False when an adapted embedding is tied to the output head: merging would change the head too. */
+  @Override
+  public boolean mergeable() {
+    return tiedModule() == null;
   }
 
   @Override
-  public boolean mergeable() {
-    return true;
+  public String whyNotMergeable() {
+    return "LoRA on '" + tiedModule() + "' cannot be merged: its table is also the output head's (tied word"
+        + " embeddings), so merging would change the head as well and the merged model would compute something else"
+        + " (PEFT merges it anyway); keep the adapter unmerged";
+  }
+
+  /** The adapted module whose weight the output head shares, or null. */
+  private String tiedModule() {
+    Embedding tied = model.tiedEmbedding();
+    return injection.deltas().entrySet().stream().filter(e -> e.getValue().host() == tied).map(Map.Entry::getKey)
+        .findFirst().orElse(null);
   }
 
   @Override
@@ -119,6 +160,9 @@ public final class LoraAdapter implements Adapter {
   public void merge() {
     if (merged()) {
       return;
+    }
+    if (!mergeable()) {
+      throw new UnsupportedOperationException(whyNotMergeable());
     }
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       Map<LoraDelta, LoraDelta.Merge> updates = new LinkedHashMap<>();

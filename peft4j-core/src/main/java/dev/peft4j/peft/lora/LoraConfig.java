@@ -77,11 +77,14 @@ public record LoraConfig(
 
   /** {@code init_lora_weights}. */
   public enum LoraInit {
-    /** {@code true}: A Kaiming-uniform (bound 1/√in), B = 0 — the adapter starts as the identity. */
+    /**
+     * {@code true}: A Kaiming-uniform (bound 1/√in), B = 0 — the adapter starts as the identity.
+     * On an embedding, as PEFT: A = 0, B ~ N(0, 1).
+     */
     DEFAULT,
-    /** {@code "gaussian"}: A ~ N(0, 1/r), B = 0. */
+    /** {@code "gaussian"}: A ~ N(0, 1/r), B = 0 (on an embedding as {@link #DEFAULT}). */
     GAUSSIAN,
-    /** {@code false}: A and B both Kaiming-uniform — a random, non-zero start (for tests). */
+    /** {@code false}: A and B both Kaiming-uniform (on an embedding both N(0, 1)) — a random, non-zero start (for tests). */
     RANDOM
   }
 

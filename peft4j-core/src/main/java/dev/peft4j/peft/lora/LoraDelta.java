@@ -16,6 +16,10 @@ import java.util.List;
  * {@code lora_A} [r, in] and {@code lora_B} [out, r], computed as {@code ((x Aᵀ) Bᵀ)} so the
  * full [out, in] matrix is never formed in the forward pass.
  *
+ * <p>On an {@link dev.peft4j.nn.Embedding} (in = vocabulary, out = dim) the input is token ids, so
+ * {@code A x} is the columns of A the ids pick; as in PEFT, the matrices are named
+ * {@code lora_embedding_A}/{@code _B}, A starts at zero and B random, and there is no dropout.
+ *
  * <p>With DoRA (Liu et al. 2024) a trained magnitude m [out] ({@code lora_magnitude_vector})
  * rescales each output of the adapted weight: {@code W' = m · (W + ΔW) / ‖W + ΔW‖}, the norm taken
  * per output over the inputs and, in the forward pass, as a constant (their §4.3), as PEFT does.
@@ -42,15 +46,14 @@ public final class LoraDelta extends Module implements OutputDelta {
     this.scaling = scaling;
     this.dropout = dropout;
     this.control = control;
-    this.loraA = parameter("lora_A", rank, host.inFeatures());
-    this.loraB = parameter("lora_B", host.outFeatures(), rank);
+    this.loraA = parameter(parameterName('A'), rank, host.inFeatures());
+    this.loraB = parameter(parameterName('B'), host.outFeatures(), rank);
     this.magnitude = dora ? parameter("lora_magnitude_vector", host.outFeatures()) : null;
     DType dtype = adapterDType(host.weight().value().dtype());
     try (Engine.GradGuard g = Engine.noGrad()) {
-      loraA.set(initA(init, rank, host.inFeatures()).to(dtype));
-      loraB.set(init == LoraConfig.LoraInit.RANDOM
-          ? kaimingUniform(host.outFeatures(), rank).to(dtype)
-          : Tensor.zeros(dtype, host.outFeatures(), rank));
+      Tensor[] ab = host.takesIds() ? initEmbedding(init, rank, host) : initLinear(init, rank, host);
+      loraA.set(ab[0].to(dtype));
+      loraB.set(ab[1].to(dtype));
       if (dora) {
         magnitude.set(adaptedNorms().to(dtype)); // m = ‖W + ΔW‖: W' = W + ΔW at the start, as PEFT
       }
@@ -68,11 +71,27 @@ public final class LoraDelta extends Module implements OutputDelta {
     return model == DType.BF16 || model == DType.F16 ? DType.F32 : model;
   }
 
-  private static Tensor initA(LoraConfig.LoraInit init, int rank, long in) {
-    if (init == LoraConfig.LoraInit.GAUSSIAN) {
-      return Tensor.zeros(DType.F32, rank, in).normal_(0, 1.0 / rank);
+  /** A and B of a linear layer, float32: A Kaiming-uniform or N(0, 1/r), B zero unless {@code RANDOM}. */
+  private static Tensor[] initLinear(LoraConfig.LoraInit init, int rank, Projection host) {
+    Tensor a = init == LoraConfig.LoraInit.GAUSSIAN
+        ? Tensor.zeros(DType.F32, rank, host.inFeatures()).normal_(0, 1.0 / rank)
+        : kaimingUniform(rank, host.inFeatures());
+    Tensor b = init == LoraConfig.LoraInit.RANDOM
+        ? kaimingUniform(host.outFeatures(), rank)
+        : Tensor.zeros(DType.F32, host.outFeatures(), rank);
+    return new Tensor[] {a, b};
+  }
+
+  /**
+   * A and B of an embedding, float32, as PEFT (after loralib) draws them: A zero and B ~ N(0, 1)
+   * (nn.Embedding's default), both N(0, 1) for {@code RANDOM}.
+   */
+  private static Tensor[] initEmbedding(LoraConfig.LoraInit init, int rank, Projection host) {
+    Tensor a = Tensor.zeros(DType.F32, rank, host.inFeatures());
+    if (init == LoraConfig.LoraInit.RANDOM) {
+      a.normal_(0, 1);
     }
-    return kaimingUniform(rank, in);
+    return new Tensor[] {a, Tensor.zeros(DType.F32, host.outFeatures(), rank).normal_(0, 1)};
   }
 
   /**
@@ -96,6 +115,16 @@ public final class LoraDelta extends Module implements OutputDelta {
     return scaling;
   }
 
+  /** The parameter name of A or B ({@code matrix} 'A' or 'B'): {@code lora_A}, or {@code lora_embedding_A} on an embedding. */
+  String parameterName(char matrix) {
+    return (host.takesIds() ? "lora_embedding_" : "lora_") + matrix;
+  }
+
+  /** The name PEFT saves A or B under after the module's path: {@code lora_A.weight}, or {@code lora_embedding_A} on an embedding. */
+  String savedName(char matrix) {
+    return parameterName(matrix) + (host.takesIds() ? "" : ".weight");
+  }
+
   /** DoRA's magnitude m [out] ({@code lora_magnitude_vector}), or null for plain LoRA. */
   public Parameter magnitude() {
     return magnitude;
@@ -117,10 +146,6 @@ public final class LoraDelta extends Module implements OutputDelta {
     return dropout;
   }
 
-  boolean training() {
-    return control.training();
-  }
-
   void setGathered(boolean value) {
     gathered = value;
   }
@@ -140,7 +165,7 @@ public final class LoraDelta extends Module implements OutputDelta {
     if (magnitude != null) {
       throw new UnsupportedOperationException("a DoRA change depends on the projection's output; use addTo");
     }
-    return control.forRows(x, rows -> scaled(rows).to(x.dtype()));
+    return control.forRows(x, rows -> scaled(rows).to(outputDType(x)));
   }
 
   /**
@@ -240,12 +265,20 @@ public final class LoraDelta extends Module implements OutputDelta {
 
   /** {@code A dropout(x)} = {@code dropout(x) Aᵀ} in the adapter's dtype: [..., r]. */
   private Tensor down(Tensor x) {
-    return Functional.linear(dropped(x), loraA.value(), null);
+    return host.mapInput(dropped(x), loraA.value());
   }
 
-  /** {@code x} in the adapter's dtype, dropped out while training (the same tensor when nothing drops). */
-  private Tensor dropped(Tensor x) {
-    return Functional.dropout(asAdapterDType(x), dropout, control.training());
+  /**
+   * {@code x} in the adapter's dtype, dropped out while training (the same tensor when nothing
+   * drops); token ids as they are.
+   */
+  Tensor dropped(Tensor x) {
+    return host.takesIds() ? x : Functional.dropout(asAdapterDType(x), dropout, control.training());
+  }
+
+  /** The dtype of the host's output for input {@code x}: the input's, or the table's for token ids. */
+  DType outputDType(Tensor x) {
+    return host.takesIds() ? host.weight().value().dtype() : x.dtype();
   }
 
   /** {@code B h} = {@code h Bᵀ} of a rank-side {@code h} [..., r]: [..., out]. */
@@ -265,7 +298,7 @@ public final class LoraDelta extends Module implements OutputDelta {
   }
 
   /** {@code x} in the dtype of the LoRA matrices ({@link #adapterDType}). */
-  Tensor asAdapterDType(Tensor x) {
+  private Tensor asAdapterDType(Tensor x) {
     DType dtype = loraA.value().dtype();
     return x.dtype() == dtype ? x : x.to(dtype);
   }

@@ -63,8 +63,12 @@ public final class LoraTuner {
       }
       if (!(e.getValue() instanceof Projection)) {
         throw new IllegalArgumentException("target module '" + name + "' (" + e.getValue().getClass().getSimpleName()
-            + ") cannot take LoRA: peft4j adapts Linear and Conv1D layers only (target_modules="
+            + ") cannot take LoRA: peft4j adapts Linear, Conv1D and Embedding layers only (target_modules="
             + resolved.targetModules().toJson() + ")");
+      }
+      if (resolved.useDora() && ((Projection) e.getValue()).takesIds()) {
+        throw new IllegalArgumentException("DoRA on the embedding '" + name + "' is not implemented; leave it out of"
+            + " target_modules or train it without use_dora");
       }
       if (e.getValue().children().containsKey(adapterName)) {
         throw new IllegalStateException("module '" + name + "' already has an adapter named '" + adapterName + "'");
@@ -76,7 +80,7 @@ public final class LoraTuner {
     if (targets.isEmpty()) {
       throw new IllegalArgumentException(excluded.isEmpty()
           ? "target_modules=" + resolved.targetModules().toJson() + " matched no module of " + model.architecture()
-              + "; its linear layers are named " + projectionSuffixes(modules)
+              + "; its linear and embedding layers are named " + projectionSuffixes(modules)
           : "every module matched by target_modules=" + resolved.targetModules().toJson()
               + " is excluded by exclude_modules=" + resolved.excludeModules().toJson());
     }
@@ -91,7 +95,7 @@ public final class LoraTuner {
   private static boolean isTarget(LoraConfig config, PretrainedModel model, String name, Module module) {
     if (config.targetModules() instanceof ModuleSelector.AllLinear) {
       String last = name.substring(name.lastIndexOf('.') + 1);
-      return module instanceof Projection && !OUTPUT_HEADS.contains(last) && !name.contains(".lora_")
+      return module instanceof Projection p && !p.takesIds() && !OUTPUT_HEADS.contains(last) && !name.contains(".lora_")
           && !isUnder(name, config.modulesToSave());
     }
     return TargetMatcher.matches(config.targetModules(), name);

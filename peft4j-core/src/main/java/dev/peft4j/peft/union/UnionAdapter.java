@@ -88,9 +88,16 @@ public final class UnionAdapter implements Adapter {
   }
 
   @Override
+  public String whyNotMergeable() {
+    return parts.stream().filter(p -> !p.mergeable()).findFirst()
+        .map(p -> config.name() + " has a part that cannot be merged into the weights: " + p.whyNotMergeable())
+        .orElse(config.name() + " can be merged");
+  }
+
+  @Override
   public void merge() {
     if (!mergeable()) {
-      throw new UnsupportedOperationException(config.name() + " has a part that cannot be merged into the weights");
+      throw new UnsupportedOperationException(whyNotMergeable());
     }
     parts.forEach(Adapter::merge);
   }

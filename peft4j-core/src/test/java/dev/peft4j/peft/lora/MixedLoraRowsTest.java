@@ -1,6 +1,7 @@
 package dev.peft4j.peft.lora;
 
 import static dev.peft4j.peft.PeftTesting.logits;
+import static dev.peft4j.peft.PeftTesting.logitsAlone;
 import static dev.peft4j.peft.PeftTesting.maxAbs;
 import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -74,7 +75,7 @@ class MixedLoraRowsTest {
           .noneMatch(GatheredLoraDelta.class::isInstance);
       int n = mixed.length / rows.length;
       for (int i = 0; i < rows.length; i++) {
-        float[] alone = aloneLogits(peft, PLAN.get(i), rows[i]);
+        float[] alone = logitsAlone(peft, PLAN.get(i), rows[i]);
         assertThat(maxAbsDiff(Arrays.copyOfRange(mixed, i * n, (i + 1) * n), alone))
             .as(type + " row " + i + " (" + PLAN.get(i) + ")").isLessThanOrEqualTo(1e-5);
       }
@@ -89,16 +90,6 @@ class MixedLoraRowsTest {
             .singleElement().isInstanceOf(GatheredLoraDelta.class);
       }
     }
-  }
-
-  private static float[] aloneLogits(PeftModel peft, String adapter, long[] row) {
-    if (adapter.equals(PeftModel.BASE)) {
-      try (PeftModel.AdaptersDisabled off = peft.disableAdapters()) {
-        return logits(peft.causalLm(), row);
-      }
-    }
-    peft.setActive(adapter);
-    return logits(peft.causalLm(), row);
   }
 
   @Test
