@@ -102,6 +102,9 @@ ADAPTERS = {
     # GPT-2's wte is tied to the head: the lookup is adapted, the head keeps the base table (unmerged)
     "gpt2-lora-wte": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["wte", "c_attn"], fan_in_fan_out=True,
                                          lora_dropout=0.0)),
+    # DoRA on an embedding: the magnitude rescales the looked-up rows of W + ΔW per hidden unit
+    "llama-dora-embed": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["embed_tokens", "q_proj"],
+                                             use_dora=True, lora_dropout=0.0)),
     "gpt2-prefix": ("gpt2", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     # prompt learning on a classifier: the head is saved as base_model.classifier.* (no tuner wrapper),
     # and BERT's pooler reads the first position, a virtual token for prompt tuning and P-tuning

@@ -224,8 +224,6 @@ class LoraTest {
         .hasMessageContaining("is excluded by exclude_modules");
     assertThatThrownBy(() -> Peft.wrap(model, LoraConfig.builder().targetModules("input_layernorm").build()))
         .hasMessageContaining("'model.layers.0.input_layernorm' (RmsNorm) cannot take LoRA");
-    assertThatThrownBy(() -> Peft.wrap(model, LoraConfig.builder().targetModules("embed_tokens", "q_proj").useDora(true)
-        .build())).hasMessageContaining("DoRA on the embedding 'model.embed_tokens' is not implemented");
     assertThatThrownBy(() -> LoraConfig.builder().r(0).build()).hasMessageContaining("r must be positive, got 0");
     assertThatThrownBy(() -> LoraConfig.builder().loraDropout(1.5).build()).hasMessageContaining("lora_dropout");
     assertThat(model.parameterCount()).as("nothing attached by a failed wrap").isEqualTo(params);

@@ -45,6 +45,7 @@ class PythonPeftInteropTest {
       "gpt2-lora-wte, gpt2",
       "llama-dora, llama",
       "gpt2-dora, gpt2",
+      "llama-dora-embed, llama",
       "gpt2-prefix, gpt2",
       "bert-prompt, bert",
       "bert-ptuning, bert",

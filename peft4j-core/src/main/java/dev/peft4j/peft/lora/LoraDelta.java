@@ -193,12 +193,13 @@ public final class LoraDelta extends Module implements OutputDelta {
    * DoRA's output as PEFT computes it: with c = m / ‖W + ΔW‖ per output (the norm a constant),
    * {@code c ⊙ (y − b + (α/r)·B A x) + b} for the projection's output y and bias b — in place when
    * autograd does not record, y being the projection's fresh output. While dropout is active PEFT
-   * adds {@code (c − 1)·x' Wᵀ + c·(α/r)·B A x'} instead, x' the dropped-out input (y keeps the full one).
+   * adds {@code (c − 1)·x' Wᵀ + c·(α/r)·B A x'} instead, x' the dropped-out input (y keeps the full one);
+   * an embedding has no dropout.
    */
   private Tensor dora(Tensor y, Tensor x) {
     boolean recording = Engine.records(x, loraA.value(), loraB.value(), magnitude.value());
     Tensor c = magnitude.value().div(norms(recording).to(magnitude.value().dtype())); // [out]; its gradient reaches m
-    if (dropout > 0 && control.training()) {
+    if (dropout > 0 && control.training() && !host.takesIds()) {
       Tensor in = dropped(x);
       Tensor base = Functional.linear(in, asAdapterDType(hostRows()), null);
       Tensor lora = up(Functional.linear(in, loraA.value(), null).mul_(scaling));

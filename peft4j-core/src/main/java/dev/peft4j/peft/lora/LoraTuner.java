@@ -66,10 +66,6 @@ public final class LoraTuner {
             + ") cannot take LoRA: peft4j adapts Linear, Conv1D and Embedding layers only (target_modules="
             + resolved.targetModules().toJson() + ")");
       }
-      if (resolved.useDora() && ((Projection) e.getValue()).takesIds()) {
-        throw new IllegalArgumentException("DoRA on the embedding '" + name + "' is not implemented; leave it out of"
-            + " target_modules or train it without use_dora");
-      }
       if (e.getValue().children().containsKey(adapterName)) {
         throw new IllegalStateException("module '" + name + "' already has an adapter named '" + adapterName + "'");
       }

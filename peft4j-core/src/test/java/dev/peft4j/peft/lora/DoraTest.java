@@ -67,7 +67,7 @@ class DoraTest {
   /** The PEFT-made adapters: merged logits equal unmerged ones, unmerging restores the weights. */
   @Test
   void mergingGivesTheUnmergedOutputAndUnmergingRestoresTheWeights() throws Exception {
-    for (String[] fixture : new String[][] {{"llama-dora", "llama"}, {"gpt2-dora", "gpt2"}}) {
+    for (String[] fixture : new String[][] {{"llama-dora", "llama"}, {"gpt2-dora", "gpt2"}, {"llama-dora-embed", "llama"}}) {
       PretrainedModel model = AutoModel.load(interop(fixture[1]), LoadOptions.defaults());
       Map<String, float[]> before = new LinkedHashMap<>();
       model.namedParameters().forEach((name, p) -> before.put(name, p.value().toFloatArray()));
