@@ -5,6 +5,7 @@ transformers 5.18, peft 0.21; `pip install peft transformers safetensors`):
 
     python3 generate.py                  # everything
     python3 generate.py gpt2-lora-wte    # the named adapters only (the base models are written again)
+    python3 generate.py pickled-bases pickles    # llama-bin/ and gpt2-bin/, pickles/
 
 It saves three tiny base models with transformers' save_pretrained (LLaMA with grouped-query
 attention, GPT-2 with its Conv1D projections, a BERT sequence classifier), then for each adapter
@@ -14,7 +15,9 @@ PEFT computes for fixed token ids: expected.safetensors holds `input_ids` (int64
 (float32; [B, T, vocab], or [B, labels] for the classifier), and the same with `attention_mask`
 (the second row right-padded) as `masked_logits`. The Java test loads the same base and
 adapter directories with peft4j and compares its logits with these. It also writes pickles/, the
-torch.save files of PickledTensorsTest. Nothing here runs at test time.
+torch.save files of PickledTensorsTest, and llama-bin/ and gpt2-bin/: the same base models as
+checkpoints saved before safetensors (pytorch_model.bin; GPT-2 in two shards with
+pytorch_model.bin.index.json), which TorchSaveFileTest loads. Nothing here runs at test time.
 
 Running it again reproduces every tensor, but PEFT writes `target_modules` (a Python set) in hash
 order, so adapter_config.json files may list them in another order (PYTHONHASHSEED fixes it),
@@ -140,9 +143,36 @@ def pickles():
     torch.save({"w": t.to(torch.complex64)}, os.path.join(out, "complex.bin"))
     torch.save({"w": NamesAGlobal()}, os.path.join(out, "names-a-global.bin"))
     torch.save({"w": t}, os.path.join(out, "legacy.bin"), _use_new_zipfile_serialization=False)
+    torch.save({"w": t.t()}, os.path.join(out, "transposed.bin"))  # a non-contiguous view
+
+
+def pickled_bases():
+    """The base models as transformers saved them before safetensors (torch.save of the state dict):
+    llama as one pytorch_model.bin, gpt2 as two shards with the index mapping each tensor to its shard."""
+    for name, shards in (("llama", 1), ("gpt2", 2)):
+        out = os.path.join(HERE, name + "-bin")
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        shutil.copy(os.path.join(HERE, name, "config.json"), out)
+        state = base(name).state_dict()
+        if shards == 1:
+            torch.save(state, os.path.join(out, "pytorch_model.bin"))
+            continue
+        keys = list(state)
+        weight_map = {}
+        for i in range(shards):
+            file = f"pytorch_model-{i + 1:05d}-of-{shards:05d}.bin"
+            part = keys[i * len(keys) // shards:(i + 1) * len(keys) // shards]
+            torch.save({k: state[k] for k in part}, os.path.join(out, file))
+            weight_map.update({k: file for k in part})
+        total = sum(t.numel() * t.element_size() for t in state.values())
+        with open(os.path.join(out, "pytorch_model.bin.index.json"), "w") as f:
+            json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
 
 
 def main(only):
+    if only and all(name in ("pickles", "pickled-bases") for name in only):
+        return
     for name in ("llama", "gpt2", "bert"):
         shutil.rmtree(os.path.join(HERE, name), ignore_errors=True)
         base(name).save_pretrained(os.path.join(HERE, name))
@@ -172,5 +202,7 @@ def main(only):
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-    if len(sys.argv) == 1:
+    if len(sys.argv) == 1 or "pickles" in sys.argv:
         pickles()
+    if len(sys.argv) == 1 or "pickled-bases" in sys.argv:
+        pickled_bases()

@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 
 /** Options every model command takes. */
 final class CommonOptions {
-  static final String MODEL_DESCRIPTION = "Model directory (config.json + model.safetensors; also what"
+  static final String MODEL_DESCRIPTION = "Model directory (config.json + model.safetensors, or pytorch_model.bin; also what"
       + " train --method full saves), or a Hugging Face"
       + " repo id org/name[@revision], found in the local Hugging Face cache or downloaded.";
 

@@ -1,7 +1,7 @@
 package dev.peft4j.cli;
 
 import dev.peft4j.io.HfConfig;
-import dev.peft4j.io.ShardedSafeTensors;
+import dev.peft4j.io.ModelWeights;
 import dev.peft4j.io.TensorInfo;
 import dev.peft4j.model.AutoModel;
 import dev.peft4j.model.PretrainedModel;
@@ -14,13 +14,13 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code peft4j inspect}: the architecture, parameter count per module and the checkpoint's
- * dtypes — from {@code config.json} and the safetensors headers, without reading weights.
+ * dtypes — from {@code config.json} and the weight files' headers, without reading weights.
  */
 @Command(name = "inspect", description = "Describe a model directory without loading its weights.")
 final class InspectCommand implements Callable<Integer> {
@@ -37,7 +37,7 @@ final class InspectCommand implements Callable<Integer> {
     Path dir = CommonOptions.resolveModel(model);
     HfConfig config = HfConfig.read(dir);
     PrintWriter w = spec.commandLine().getOut();
-    try (ShardedSafeTensors weights = ShardedSafeTensors.open(dir)) {
+    try (ModelWeights weights = ModelWeights.open(dir)) {
       PretrainedModel m = AutoModel.create(config, weights.names());
       w.printf("architecture  %s (model_type %s)%n", m.architecture(), m.modelType());
       w.printf("parameters    %,d%n", m.parameterCount());

@@ -7,13 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import dev.peft4j.tensor.DType;
-import dev.peft4j.tensor.MappedFile;
-import dev.peft4j.tensor.Tensor;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -27,13 +23,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * A safetensors file opened for reading: the header is parsed and validated once, and each
- * tensor's bytes are memory-mapped on request, without copying: as a Java buffer
- * ({@link #data}) or as a libtorch tensor sharing a copy-on-write mapping of the file
- * ({@link #share}; {@link #copy} gives one that owns its memory).
+ * tensor's bytes are read as a {@link TensorFile}'s, without copying.
  *
  * <p>Layout: an unsigned 64-bit little-endian header length {@code n}, then {@code n} bytes of
  * UTF-8 JSON mapping each tensor name to {@code {"dtype", "shape", "data_offsets": [begin,
@@ -48,13 +41,8 @@ import java.util.Optional;
  * shape × dtype size (computed without overflow), or an end past the data section (a truncated
  * file); overlapping tensors; non-string metadata values. Unknown fields inside an entry are
  * ignored, as Python's safetensors does. Gaps between tensors and trailing bytes are allowed.
- *
- * <p>Instances are thread-safe. Buffers returned by {@link #data} stay valid after {@link #close}
- * (the mapping lives until the buffer is garbage-collected), and so do tensors returned by
- * {@link #share} (the mapping lives until the last of them is freed); new calls after close
- * fail.
  */
-public final class SafeTensorsFile implements AutoCloseable {
+public final class SafeTensorsFile extends TensorFile {
 
   /** Largest header {@link #open} accepts: 100 MiB. */
   public static final long MAX_HEADER_BYTES = 100L << 20;
@@ -63,29 +51,12 @@ public final class SafeTensorsFile implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final Path path;
-  private final FileChannel channel;
-  private final long dataStart;
-  private final long fileSize;
   private final Map<String, String> metadata;
-  private final List<TensorInfo> tensors;
-  private final Map<String, TensorInfo> byName;
-  private volatile boolean closed;
-  private MappedFile mapping; // the whole file for share/copy, mapped on first use; guarded by this
 
   private SafeTensorsFile(Path path, FileChannel channel, long dataStart, long fileSize,
       Map<String, String> metadata, List<TensorInfo> tensors) {
-    this.path = path;
-    this.channel = channel;
-    this.dataStart = dataStart;
-    this.fileSize = fileSize;
+    super(path, channel, dataStart, fileSize, tensors);
     this.metadata = Collections.unmodifiableMap(metadata);
-    this.tensors = List.copyOf(tensors);
-    Map<String, TensorInfo> index = new HashMap<>();
-    for (TensorInfo t : tensors) {
-      index.put(t.name(), t);
-    }
-    this.byName = index;
   }
 
   /**
@@ -121,146 +92,14 @@ public final class SafeTensorsFile implements AutoCloseable {
       return new SafeTensorsFile(path, channel, 8 + headerLength, fileSize, parsed.metadata,
           parsed.tensors);
     } catch (IOException | RuntimeException | Error e) {
-      try {
-        channel.close();
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
+      closeAfter(channel, e);
       throw e;
     }
-  }
-
-  /** The file this was opened from. */
-  public Path path() {
-    return path;
   }
 
   /** The header's {@code "__metadata__"} strings, in file order; empty if absent. */
   public Map<String, String> metadata() {
     return metadata;
-  }
-
-  /** Every tensor's header entry, sorted by begin offset (then end, then name). */
-  public List<TensorInfo> tensors() {
-    return tensors;
-  }
-
-  /** The header entry of {@code name}, if the file has such a tensor. */
-  public Optional<TensorInfo> info(String name) {
-    return Optional.ofNullable(byName.get(name));
-  }
-
-  /**
-   * The bytes of tensor {@code name}: a read-only little-endian buffer memory-mapped from the
-   * file (one mapping per call, no copy; files larger than 2 GiB work).
-   *
-   * @throws IllegalArgumentException if there is no such tensor
-   * @throws IllegalStateException if this file is closed
-   * @throws UnsupportedOperationException if the tensor alone exceeds 2 GiB, the limit of a
-   *     {@link ByteBuffer}
-   * @throws UncheckedIOException if mapping fails
-   */
-  public ByteBuffer data(String name) {
-    TensorInfo t = require(name);
-    if (closed) {
-      throw new IllegalStateException(path + ": closed");
-    }
-    long length = t.byteLength();
-    if (length > Integer.MAX_VALUE) {
-      throw new UnsupportedOperationException(path + ": tensor '" + name + "' is " + length
-          + " bytes; a single ByteBuffer holds at most " + Integer.MAX_VALUE);
-    }
-    if (length == 0) {
-      return ByteBuffer.allocate(0).asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
-    }
-    try {
-      return channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin(), length)
-          .order(ByteOrder.LITTLE_ENDIAN);
-    } catch (ClosedChannelException e) {
-      throw new IllegalStateException(path + ": closed", e);
-    } catch (IOException e) {
-      throw new UncheckedIOException(path + ": cannot map tensor '" + name + "'", e);
-    }
-  }
-
-  /**
-   * Tensor {@code name}'s dtype, shape and mapped bytes together; same failures as
-   * {@link #data}.
-   */
-  public TensorData read(String name) {
-    TensorInfo t = require(name);
-    return new TensorData(t.dtype(), t.shape(), data(name));
-  }
-
-  /**
-   * Tensor {@code name} in its stored dtype, sharing the file's copy-on-write mapping: no copy,
-   * and the pages are read when first used (see {@link MappedFile}: in-place writes copy the
-   * page and never reach the file; the mapping lives as long as the tensor). A tensor whose
-   * bytes are not aligned to its element size in the file (the format does not require it) is
-   * copied instead, as by {@link #copy}.
-   *
-   * @throws IllegalArgumentException if there is no such tensor
-   * @throws IllegalStateException if this file is closed
-   * @throws dev.peft4j.tensor.EngineException if the file cannot be mapped (e.g. it was
-   *     truncated after {@link #open})
-   */
-  public Tensor share(String name) {
-    TensorInfo t = require(name);
-    long offset = dataStart + t.begin();
-    return MappedFile.aligned(offset, t.dtype())
-        ? mapping().share(offset, t.dtype(), t.shape())
-        : mapping().copy(offset, t.dtype(), t.shape());
-  }
-
-  /**
-   * Tensor {@code name} in its stored dtype, copied out of the file's mapping into memory it
-   * owns (one {@code memcpy}; no mapping stays behind). Same failures as {@link #share}.
-   */
-  public Tensor copy(String name) {
-    TensorInfo t = require(name);
-    return mapping().copy(dataStart + t.begin(), t.dtype(), t.shape());
-  }
-
-  /**
-   * Closes the file; idempotent. Buffers and shared tensors already returned stay readable.
-   */
-  @Override
-  public void close() {
-    closed = true;
-    synchronized (this) {
-      if (mapping != null) {
-        mapping.close();
-        mapping = null;
-      }
-    }
-    try {
-      channel.close();
-    } catch (IOException e) {
-      throw new UncheckedIOException(path + ": close failed", e);
-    }
-  }
-
-  @Override
-  public String toString() {
-    return "SafeTensorsFile[" + path + ", " + tensors.size() + " tensors]";
-  }
-
-  private synchronized MappedFile mapping() {
-    if (closed) {
-      throw new IllegalStateException(path + ": closed");
-    }
-    if (mapping == null) {
-      mapping = MappedFile.map(path, fileSize);
-    }
-    return mapping;
-  }
-
-  private TensorInfo require(String name) {
-    TensorInfo t = byName.get(name);
-    if (t == null) {
-      throw new IllegalArgumentException(path + ": no tensor named '" + name + "'");
-    }
-    return t;
   }
 
   private static ByteBuffer readFully(Path path, FileChannel channel, long position, int length)

@@ -2,7 +2,7 @@ package dev.peft4j.model;
 
 import dev.peft4j.io.HfConfig;
 import dev.peft4j.io.ModelFormatException;
-import dev.peft4j.io.ShardedSafeTensors;
+import dev.peft4j.io.ModelWeights;
 import dev.peft4j.model.bert.BertConfig;
 import dev.peft4j.model.bert.BertModel;
 import dev.peft4j.model.gpt2.Gpt2Config;
@@ -29,7 +29,7 @@ public final class AutoModel {
    */
   public static PretrainedModel load(Path modelDir, LoadOptions options) throws IOException {
     HfConfig config = HfConfig.read(modelDir);
-    try (ShardedSafeTensors weights = ShardedSafeTensors.open(modelDir)) {
+    try (ModelWeights weights = ModelWeights.open(modelDir)) {
       PretrainedModel model = create(config, weights.names());
       WeightLoader.load(model, weights, options);
       model.setSource(config, modelDir.toString());
@@ -49,7 +49,7 @@ public final class AutoModel {
   public static SequenceClassifier loadClassifier(Path modelDir, java.util.List<String> labels,
       SequenceClassifier.Pooling pooling, LoadOptions options) throws IOException {
     HfConfig config = HfConfig.read(modelDir);
-    try (ShardedSafeTensors weights = ShardedSafeTensors.open(modelDir)) {
+    try (ModelWeights weights = ModelWeights.open(modelDir)) {
       PretrainedModel encoder = create(config, weights.names());
       encoder.setSource(config, modelDir.toString());
       SequenceClassifier model = new SequenceClassifier(encoder, "bert", labels, pooling);

@@ -1,7 +1,7 @@
 package dev.peft4j.model;
 
 import dev.peft4j.io.ModelFormatException;
-import dev.peft4j.io.ShardedSafeTensors;
+import dev.peft4j.io.ModelWeights;
 import dev.peft4j.io.TensorInfo;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.tensor.Device;
@@ -29,7 +29,7 @@ final class WeightLoader {
 
   private WeightLoader() {}
 
-  static void load(PretrainedModel model, ShardedSafeTensors weights, LoadOptions options)
+  static void load(PretrainedModel model, ModelWeights weights, LoadOptions options)
       throws IOException {
     Map<String, Parameter> parameters = model.namedParameters();
     Map<String, TensorInfo> sources = new LinkedHashMap<>();

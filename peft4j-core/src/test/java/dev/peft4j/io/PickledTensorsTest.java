@@ -47,11 +47,11 @@ class PickledTensorsTest {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
-      "list.bin | holds a GenericList, not a dict of tensors",
-      "not-a-tensor.bin | 'step' is a Int, not a tensor",
-      "complex.bin | 'w': libtorch scalar type",
-      "names-a-global.bin | Unpickler found unknown type __builtin__.print",
-      "legacy.bin | zip archive"})
+      "list.bin | holds a list, not a dict of tensors",
+      "not-a-tensor.bin | 'step' is an int, not a tensor",
+      "complex.bin | peft4j has no dtype for ComplexFloatStorage",
+      "names-a-global.bin | names the Python global __builtin__.print, which peft4j refuses",
+      "legacy.bin | is not a zip archive"})
   void refusesWhatIsNotADictOfTensorsNamingTheFile(String file, String reason) throws Exception {
     Path path = fixture(file);
     assertThatThrownBy(() -> PickledTensors.read(path))

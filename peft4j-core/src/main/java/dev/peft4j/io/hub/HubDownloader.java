@@ -35,8 +35,9 @@ import java.util.regex.Pattern;
  *   <li>of {@code config.json}, {@code generation_config.json}, {@code tokenizer.json},
  *       {@code tokenizer_config.json}, {@code special_tokens_map.json},
  *       {@code adapter_config.json}, {@code adapter_model.safetensors} (else
- *       {@code adapter_model.bin}) and {@code model.safetensors} (or {@code model.safetensors.index.json} and every shard it
- *       lists), those the repo has are fetched from {@code {endpoint}/org/name/resolve/COMMIT/FILE}:
+ *       {@code adapter_model.bin}) and the first of {@code model.safetensors},
+ *       {@code model.safetensors.index.json}, {@code pytorch_model.bin},
+ *       {@code pytorch_model.bin.index.json} (with every shard an index lists), those the repo has are fetched from {@code {endpoint}/org/name/resolve/COMMIT/FILE}:
  *       a HEAD request gives the ETag ({@code X-Linked-Etag} or {@code ETag}) and size, the body
  *       goes to {@code blobs/ETAG.incomplete} and is renamed to {@code blobs/ETAG}, and
  *       {@code snapshots/COMMIT/FILE} becomes a relative symlink to it;
@@ -98,12 +99,11 @@ public final class HubDownloader {
     List<String> files = ModelFiles.select(info.files());
     if (files.isEmpty()) {
       throw new HubException(repo.repoId() + " at " + info.sha() + " has none of the files peft4j uses "
-          + ModelFiles.METADATA + " + " + ModelFiles.ADAPTER_WEIGHTS + " + " + ModelFiles.SINGLE_WEIGHTS + " / "
-          + ModelFiles.WEIGHTS_INDEX);
+          + ModelFiles.METADATA + " + " + ModelFiles.ADAPTER_WEIGHTS + " + one of " + ModelFiles.MODEL_WEIGHTS);
     }
     for (String file : files) {
       Path local = fetch(repo, info.sha(), file);
-      if (file.equals(ModelFiles.WEIGHTS_INDEX)) {
+      if (ModelFiles.isIndex(file)) {
         for (String shard : ModelFiles.shards(local, info.files())) {
           fetch(repo, info.sha(), shard);
         }

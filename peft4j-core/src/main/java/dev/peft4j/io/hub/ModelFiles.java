@@ -2,6 +2,7 @@ package dev.peft4j.io.hub;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.peft4j.io.ModelWeights;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,8 +22,12 @@ final class ModelFiles {
       "adapter_config.json");
   /** An adapter's weights: the safetensors file, else the pickle PEFT wrote before 0.6 or when asked to. */
   static final List<String> ADAPTER_WEIGHTS = List.of("adapter_model.safetensors", "adapter_model.bin");
-  static final String SINGLE_WEIGHTS = "model.safetensors";
-  static final String WEIGHTS_INDEX = "model.safetensors.index.json";
+  /**
+   * A model's weights, the first the repo has: safetensors, single or sharded, else the same as
+   * {@code torch.save} files (checkpoints saved before safetensors), as {@link ModelWeights} reads them.
+   */
+  static final List<String> MODEL_WEIGHTS = List.of(ModelWeights.SINGLE_FILE, ModelWeights.INDEX_FILE,
+      ModelWeights.PICKLED_FILE, ModelWeights.PICKLED_INDEX_FILE);
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -37,17 +42,18 @@ final class ModelFiles {
       }
     }
     ADAPTER_WEIGHTS.stream().filter(available::contains).findFirst().ifPresent(wanted::add);
-    if (available.contains(SINGLE_WEIGHTS)) {
-      wanted.add(SINGLE_WEIGHTS);
-    } else if (available.contains(WEIGHTS_INDEX)) {
-      wanted.add(WEIGHTS_INDEX);
-    }
+    MODEL_WEIGHTS.stream().filter(available::contains).findFirst().ifPresent(wanted::add);
     return wanted;
   }
 
+  /** Whether {@code file} is a sharded checkpoint's index, whose shards ({@link #shards}) are fetched too. */
+  static boolean isIndex(String file) {
+    return file.endsWith(".index.json");
+  }
+
   /**
-   * The shard files listed in a {@code model.safetensors.index.json} ({@code weight_map} values),
-   * sorted.
+   * The shard files listed in a {@code model.safetensors.index.json} or {@code pytorch_model.bin.index.json}
+   * ({@code weight_map} values), sorted.
    *
    * @throws HubException if the index is not valid or lists a file the repo does not have
    */

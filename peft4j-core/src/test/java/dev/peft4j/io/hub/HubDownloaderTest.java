@@ -281,6 +281,25 @@ class HubDownloaderTest {
     assertThat(Files.readAllBytes(snap.resolve("adapter_model.bin"))).isEqualTo(pickled.get("adapter_model.bin"));
   }
 
+  /** A checkpoint saved before safetensors: its pytorch_model.bin index and every shard it lists. */
+  @Test
+  void aModelWithoutSafetensorsGivesItsPickledShards() throws IOException {
+    Map<String, byte[]> pickled = new LinkedHashMap<>();
+    pickled.put("config.json", files.get("config.json"));
+    pickled.put("pytorch_model.bin.index.json", bytes("{\"weight_map\": {\"a.weight\": \"pytorch_model-00001-of-00002.bin\","
+        + " \"b.weight\": \"pytorch_model-00002-of-00002.bin\"}}"));
+    pickled.put("pytorch_model-00001-of-00002.bin", random(1_000, 10));
+    pickled.put("pytorch_model-00002-of-00002.bin", random(1_000, 11));
+    pickled.put("tf_model.h5", random(1_000, 12));
+    hub.addRepo(REPO, "pickled", COMMIT_V1, pickled,
+        Set.of("pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin", "tf_model.h5"));
+    Path snap = downloader(Optional.empty()).download(RepoRef.parse(REPO + "@pickled").orElseThrow());
+    try (Stream<Path> s = Files.list(snap)) {
+      assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("config.json",
+          "pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin");
+    }
+  }
+
   @Test
   void offlineSettingsRefuseToDownload() {
     HubDownloader d = new HubDownloader(new HubSettings(cacheDir, hub.endpoint(), Optional.empty(), true));

@@ -12,7 +12,7 @@ import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ShardedSafeTensorsTest {
+class ModelWeightsTest {
 
   private static final String SHARD1 = "model-00001-of-00002.safetensors";
   private static final String SHARD2 = "model-00002-of-00002.safetensors";
@@ -34,7 +34,7 @@ class ShardedSafeTensorsTest {
   }
 
   private Path writeIndex(String weightMapJson) throws IOException {
-    Path index = dir.resolve(ShardedSafeTensors.INDEX_FILE);
+    Path index = dir.resolve(ModelWeights.INDEX_FILE);
     Files.writeString(index, "{\n  \"metadata\": {\"total_size\": 32},\n  \"weight_map\": "
         + weightMapJson + "\n}\n");
     return index;
@@ -46,7 +46,7 @@ class ShardedSafeTensorsTest {
   }
 
   private AbstractThrowableAssert<?, ? extends Throwable> assertRejected(Path index) {
-    return assertThatThrownBy(() -> ShardedSafeTensors.open(dir).close())
+    return assertThatThrownBy(() -> ModelWeights.open(dir).close())
         .isInstanceOf(SafeTensorsFormatException.class)
         .hasMessageStartingWith(index + ": ");
   }
@@ -55,7 +55,7 @@ class ShardedSafeTensorsTest {
   void readsTwoShardsThroughTheIndex() throws IOException {
     writeShards();
     writeGoodIndex();
-    try (ShardedSafeTensors weights = ShardedSafeTensors.open(dir)) {
+    try (ModelWeights weights = ModelWeights.open(dir)) {
       assertThat(weights.names())
           .containsExactly("lm_head.weight", "model.embed.weight", "model.norm.weight");
       assertThat(weights.read("model.embed.weight")).isEqualTo(EMBED);
@@ -71,38 +71,39 @@ class ShardedSafeTensorsTest {
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'missing'");
     }
     // the index file itself may be given too
-    try (ShardedSafeTensors weights =
-        ShardedSafeTensors.open(dir.resolve(ShardedSafeTensors.INDEX_FILE))) {
+    try (ModelWeights weights =
+        ModelWeights.open(dir.resolve(ModelWeights.INDEX_FILE))) {
       assertThat(weights.names()).hasSize(3);
     }
   }
 
   @Test
   void readsASingleFileModelOrADirectFile() throws IOException {
-    Path single = dir.resolve(ShardedSafeTensors.SINGLE_FILE);
+    Path single = dir.resolve(ModelWeights.SINGLE_FILE);
     SafeTensorsWriter.write(single, Map.of("w", NORM));
-    try (ShardedSafeTensors weights = ShardedSafeTensors.open(dir)) {
+    try (ModelWeights weights = ModelWeights.open(dir)) {
       assertThat(weights.names()).containsExactly("w");
       assertThat(weights.fileOf("w")).isEqualTo(single);
     }
     Path adapter = dir.resolve("adapter_model.safetensors");
     SafeTensorsWriter.write(adapter, Map.of("a", HEAD));
-    try (ShardedSafeTensors weights = ShardedSafeTensors.open(adapter)) {
+    try (ModelWeights weights = ModelWeights.open(adapter)) {
       assertThat(weights.read("a")).isEqualTo(HEAD);
     }
   }
 
   @Test
   void directoryWithoutWeights() {
-    assertThatThrownBy(() -> ShardedSafeTensors.open(dir))
+    assertThatThrownBy(() -> ModelWeights.open(dir))
         .isInstanceOf(NoSuchFileException.class)
-        .hasMessageContaining("neither model.safetensors nor model.safetensors.index.json");
+        .hasMessageContaining("model directory has no weights: none of model.safetensors, model.safetensors.index.json,"
+            + " pytorch_model.bin, pytorch_model.bin.index.json");
   }
 
   @Test
   void malformedIndex() throws IOException {
     writeShards();
-    Path index = dir.resolve(ShardedSafeTensors.INDEX_FILE);
+    Path index = dir.resolve(ModelWeights.INDEX_FILE);
     Files.writeString(index, "{\"weight_map\": {\"a\": ");
     assertRejected(index).hasMessageContaining("index is not valid JSON");
     Files.writeString(index, "{\"weight_map\": {\"a\": \"x\", \"a\": \"y\"}}");
@@ -167,7 +168,7 @@ class ShardedSafeTensorsTest {
     writeShards();
     Files.write(dir.resolve(SHARD2), new byte[] {1, 2, 3});
     writeGoodIndex();
-    assertThatThrownBy(() -> ShardedSafeTensors.open(dir))
+    assertThatThrownBy(() -> ModelWeights.open(dir))
         .isInstanceOf(SafeTensorsFormatException.class)
         .hasMessageStartingWith(dir.resolve(SHARD2).toString())
         .hasMessageContaining("shorter than the 8-byte");

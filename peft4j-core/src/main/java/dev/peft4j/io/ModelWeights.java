@@ -24,7 +24,10 @@ import java.util.TreeMap;
 /**
  * One view over the weights of a Hugging Face model directory, whether they are one
  * {@code model.safetensors} or shards listed by {@code model.safetensors.index.json}
- * (<code>{"weight_map": {tensor name: shard file name}}</code>; other index fields are ignored).
+ * (<code>{"weight_map": {tensor name: shard file name}}</code>; other index fields are ignored) —
+ * or, for checkpoints saved before safetensors, the same as {@code torch.save} files:
+ * {@code pytorch_model.bin} or {@code pytorch_model.bin.index.json} and its shards
+ * ({@link TorchSaveFile}: read without running any code, and mapped as safetensors are).
  *
  * <p>{@link #open} checks, before returning, that the index is well-formed JSON with a
  * {@code weight_map} of strings, that every shard it names exists inside the directory and is a
@@ -34,12 +37,18 @@ import java.util.TreeMap;
  *
  * <p>Thread-safe; {@link #close} closes every shard.
  */
-public final class ShardedSafeTensors implements AutoCloseable {
+public final class ModelWeights implements AutoCloseable {
 
   /** The single-file weights name. */
   public static final String SINGLE_FILE = "model.safetensors";
   /** The sharded weights index name. */
   public static final String INDEX_FILE = "model.safetensors.index.json";
+  /** The single-file weights name of a {@code torch.save} checkpoint. */
+  public static final String PICKLED_FILE = "pytorch_model.bin";
+  /** The sharded weights index name of a {@code torch.save} checkpoint. */
+  public static final String PICKLED_INDEX_FILE = "pytorch_model.bin.index.json";
+  /** What a model directory's weights may be, in the order they are looked for (Hugging Face's). */
+  private static final List<String> WEIGHT_FILES = List.of(SINGLE_FILE, INDEX_FILE, PICKLED_FILE, PICKLED_INDEX_FILE);
 
   private static final JsonMapper INDEX_JSON = JsonMapper.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -47,42 +56,47 @@ public final class ShardedSafeTensors implements AutoCloseable {
       .build();
 
   private final Path source;
-  private final List<SafeTensorsFile> files;
-  private final SortedMap<String, SafeTensorsFile> owners;
+  private final List<TensorFile> files;
+  private final SortedMap<String, TensorFile> owners;
 
-  private ShardedSafeTensors(Path source, List<SafeTensorsFile> files,
-      SortedMap<String, SafeTensorsFile> owners) {
+  private ModelWeights(Path source, List<TensorFile> files,
+      SortedMap<String, TensorFile> owners) {
     this.source = source;
     this.files = List.copyOf(files);
     this.owners = Collections.unmodifiableSortedMap(owners);
   }
 
   /**
-   * Opens the weights at {@code path}: a model directory (its {@code model.safetensors} if
-   * present, as Hugging Face prefers, else its {@code model.safetensors.index.json}), an index
-   * file, or a single {@code .safetensors} file.
+   * Opens the weights at {@code path}: a model directory (the first of {@code model.safetensors},
+   * {@code model.safetensors.index.json}, {@code pytorch_model.bin},
+   * {@code pytorch_model.bin.index.json} it has, as Hugging Face prefers them), an index file, or a
+   * single {@code .safetensors} or {@code .bin} file.
    *
-   * @throws NoSuchFileException if a directory holds neither weights file
-   * @throws SafeTensorsFormatException if the index or a shard is malformed or inconsistent
+   * @throws NoSuchFileException if a directory holds no weights file
+   * @throws SafeTensorsFormatException if the index or a safetensors shard is malformed or inconsistent
+   * @throws ModelFormatException if a {@code .bin} file is not a {@code torch.save} state dict
    * @throws IOException if a file cannot be read
    */
-  public static ShardedSafeTensors open(Path path) throws IOException {
+  public static ModelWeights open(Path path) throws IOException {
     if (Files.isDirectory(path)) {
-      Path single = path.resolve(SINGLE_FILE);
-      if (Files.isRegularFile(single)) {
-        return ofSingle(single);
-      }
-      Path index = path.resolve(INDEX_FILE);
-      if (Files.isRegularFile(index)) {
-        return ofIndex(index);
+      for (String name : WEIGHT_FILES) {
+        if (Files.isRegularFile(path.resolve(name))) {
+          return open(path.resolve(name));
+        }
       }
       throw new NoSuchFileException(path.toString(), null,
-          "model directory has neither " + SINGLE_FILE + " nor " + INDEX_FILE);
+          "model directory has no weights: none of " + String.join(", ", WEIGHT_FILES));
     }
     if (path.getFileName() != null && path.getFileName().toString().endsWith(".index.json")) {
       return ofIndex(path);
     }
     return ofSingle(path);
+  }
+
+  /** A single weights file: {@code torch.save}'s when its name ends in {@code .bin}, else safetensors. */
+  private static TensorFile openFile(Path file) throws IOException {
+    return file.getFileName() != null && file.getFileName().toString().endsWith(".bin")
+        ? TorchSaveFile.open(file) : SafeTensorsFile.open(file);
   }
 
   /** Every tensor name, sorted. */
@@ -92,12 +106,12 @@ public final class ShardedSafeTensors implements AutoCloseable {
 
   /** The header entry of {@code name}, if present. */
   public Optional<TensorInfo> info(String name) {
-    SafeTensorsFile file = owners.get(name);
+    TensorFile file = owners.get(name);
     return file == null ? Optional.empty() : file.info(name);
   }
 
   /**
-   * The mapped bytes of {@code name}; see {@link SafeTensorsFile#data}.
+   * The mapped bytes of {@code name}; see {@link TensorFile#data}.
    *
    * @throws IllegalArgumentException if there is no such tensor
    */
@@ -106,7 +120,7 @@ public final class ShardedSafeTensors implements AutoCloseable {
   }
 
   /**
-   * The dtype, shape and mapped bytes of {@code name}; see {@link SafeTensorsFile#read}.
+   * The dtype, shape and mapped bytes of {@code name}; see {@link TensorFile#read}.
    *
    * @throws IllegalArgumentException if there is no such tensor
    */
@@ -116,7 +130,7 @@ public final class ShardedSafeTensors implements AutoCloseable {
 
   /**
    * Tensor {@code name} sharing its file's copy-on-write mapping; see
-   * {@link SafeTensorsFile#share}.
+   * {@link TensorFile#share}.
    *
    * @throws IllegalArgumentException if there is no such tensor
    */
@@ -125,7 +139,7 @@ public final class ShardedSafeTensors implements AutoCloseable {
   }
 
   /**
-   * Tensor {@code name} copied into memory it owns; see {@link SafeTensorsFile#copy}.
+   * Tensor {@code name} copied into memory it owns; see {@link TensorFile#copy}.
    *
    * @throws IllegalArgumentException if there is no such tensor
    */
@@ -150,32 +164,32 @@ public final class ShardedSafeTensors implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "ShardedSafeTensors[" + source + ", " + files.size() + " files, " + owners.size()
+    return "ModelWeights[" + source + ", " + files.size() + " files, " + owners.size()
         + " tensors]";
   }
 
-  private SafeTensorsFile require(String name) {
-    SafeTensorsFile file = owners.get(name);
+  private TensorFile require(String name) {
+    TensorFile file = owners.get(name);
     if (file == null) {
       throw new IllegalArgumentException(source + ": no tensor named '" + name + "'");
     }
     return file;
   }
 
-  private static ShardedSafeTensors ofSingle(Path file) throws IOException {
-    SafeTensorsFile opened = SafeTensorsFile.open(file);
-    SortedMap<String, SafeTensorsFile> owners = new TreeMap<>();
+  private static ModelWeights ofSingle(Path file) throws IOException {
+    TensorFile opened = openFile(file);
+    SortedMap<String, TensorFile> owners = new TreeMap<>();
     for (TensorInfo t : opened.tensors()) {
       owners.put(t.name(), opened);
     }
-    return new ShardedSafeTensors(file, List.of(opened), owners);
+    return new ModelWeights(file, List.of(opened), owners);
   }
 
-  private static ShardedSafeTensors ofIndex(Path index) throws IOException {
+  private static ModelWeights ofIndex(Path index) throws IOException {
     SortedMap<String, String> weightMap = readWeightMap(index);
     Path dir = index.toAbsolutePath().normalize().getParent();
     // shard file name -> opened shard, in name order; the first tensor mapped to it, for messages
-    SortedMap<String, SafeTensorsFile> shards = new TreeMap<>();
+    SortedMap<String, TensorFile> shards = new TreeMap<>();
     Map<String, String> exampleTensor = new TreeMap<>();
     for (Map.Entry<String, String> e : weightMap.entrySet()) {
       exampleTensor.putIfAbsent(e.getValue(), e.getKey());
@@ -187,12 +201,12 @@ public final class ShardedSafeTensors implements AutoCloseable {
           throw new SafeTensorsFormatException(index, e.getValue(),
               "shard '" + e.getKey() + "' named in weight_map does not exist: " + shard);
         }
-        shards.put(e.getKey(), SafeTensorsFile.open(shard));
+        shards.put(e.getKey(), openFile(shard));
       }
-      SortedMap<String, SafeTensorsFile> owners = new TreeMap<>();
-      for (SafeTensorsFile shard : shards.values()) {
+      SortedMap<String, TensorFile> owners = new TreeMap<>();
+      for (TensorFile shard : shards.values()) {
         for (TensorInfo t : shard.tensors()) {
-          SafeTensorsFile other = owners.putIfAbsent(t.name(), shard);
+          TensorFile other = owners.putIfAbsent(t.name(), shard);
           if (other != null) {
             throw new SafeTensorsFormatException(index, t.name(), "found in two shards: '"
                 + other.path().getFileName() + "' and '" + shard.path().getFileName() + "'");
@@ -200,15 +214,15 @@ public final class ShardedSafeTensors implements AutoCloseable {
         }
       }
       for (Map.Entry<String, String> e : weightMap.entrySet()) {
-        SafeTensorsFile shard = shards.get(e.getValue());
+        TensorFile shard = shards.get(e.getValue());
         if (shard.info(e.getKey()).isEmpty()) {
-          SafeTensorsFile actual = owners.get(e.getKey());
+          TensorFile actual = owners.get(e.getKey());
           throw new SafeTensorsFormatException(index, e.getKey(), "weight_map puts it in shard '"
               + e.getValue() + "', but that shard has no such tensor"
               + (actual == null ? "" : " (it is in '" + actual.path().getFileName() + "')"));
         }
       }
-      return new ShardedSafeTensors(index, new ArrayList<>(shards.values()), owners);
+      return new ModelWeights(index, new ArrayList<>(shards.values()), owners);
     } catch (IOException | RuntimeException | Error e) {
       closeAll(shards.values(), e);
       throw e;
@@ -265,9 +279,9 @@ public final class ShardedSafeTensors implements AutoCloseable {
     return resolved;
   }
 
-  private static void closeAll(Iterable<SafeTensorsFile> files, Throwable failure) {
+  private static void closeAll(Iterable<TensorFile> files, Throwable failure) {
     RuntimeException first = null;
-    for (SafeTensorsFile f : files) {
+    for (TensorFile f : files) {
       try {
         f.close();
       } catch (RuntimeException e) {
