@@ -31,7 +31,7 @@ import java.util.TreeMap;
  *
  * <p>{@link #open} checks, before returning, that the index is well-formed JSON with a
  * {@code weight_map} of strings, that every shard it names exists inside the directory and is a
- * valid safetensors file, that every tensor of the map is in the shard the map names, and that
+ * valid weights file of its kind, that every tensor of the map is in the shard the map names, and that
  * no tensor is in two shards; each failure is a {@link SafeTensorsFormatException} naming the
  * index, the tensor and the shard. Tensors a shard holds beyond the map are part of the view.
  *
