@@ -7,8 +7,9 @@ transformers 5.18, peft 0.21; `pip install peft transformers safetensors`):
     python3 generate.py gpt2-lora-wte    # the named adapters only (the base models are written again)
     python3 generate.py pickled-bases pickles    # llama-bin/ and gpt2-bin/, pickles/
 
-It saves three tiny base models with transformers' save_pretrained (LLaMA with grouped-query
-attention, GPT-2 with its Conv1D projections, a BERT sequence classifier), then for each adapter
+It saves four tiny base models with transformers' save_pretrained (LLaMA with grouped-query
+attention, GPT-2 with its Conv1D projections, a BERT sequence classifier, Qwen3 with its per-head
+q/k norms), then for each adapter
 below one with PEFT's save_pretrained, its weights made non-trivial (LoRA B, prompt embeddings,
 gates are zero or near-zero at initialisation, which would hide a wrong reading), and the logits
 PEFT computes for fixed token ids: expected.safetensors holds `input_ids` (int64) and `logits`
@@ -34,7 +35,7 @@ from peft import (AdaptionPromptConfig, LoraConfig, PrefixTuningConfig, PromptEn
                   get_peft_model)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertForSequenceClassification, GPT2Config, GPT2LMHeadModel, LlamaConfig,
-                          LlamaForCausalLM)
+                          LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IDS = torch.tensor([[1, 5, 9, 13, 2, 7, 30, 11], [4, 4, 18, 60, 3, 25, 8, 1]])
@@ -49,6 +50,12 @@ def base(name):
                              rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 500.0},
                              tie_word_embeddings=False)
         model = LlamaForCausalLM(config)
+    elif name == "qwen3":  # per-head q/k RMSNorms, head_dim 8 (not hidden/heads), tied head as Qwen3-0.6B
+        config = Qwen3Config(vocab_size=64, hidden_size=16, intermediate_size=24, num_hidden_layers=2,
+                             num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=64,
+                             rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
+                             tie_word_embeddings=True)
+        model = Qwen3ForCausalLM(config)
     elif name == "bert":
         config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=4,
                             intermediate_size=24, max_position_embeddings=64, num_labels=3)
@@ -108,6 +115,8 @@ ADAPTERS = {
     # DoRA on an embedding: the magnitude rescales the looked-up rows of W + ΔW per hidden unit
     "llama-dora-embed": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["embed_tokens", "q_proj"],
                                              use_dora=True, lora_dropout=0.0)),
+    "qwen3-lora": ("qwen3", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+                                       lora_dropout=0.0)),
     "gpt2-prefix": ("gpt2", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     # prompt learning on a classifier: the head is saved as base_model.classifier.* (no tuner wrapper),
     # and BERT's pooler reads the first position, a virtual token for prompt tuning and P-tuning
@@ -173,7 +182,7 @@ def pickled_bases():
 def main(only):
     if only and all(name in ("pickles", "pickled-bases") for name in only):
         return
-    for name in ("llama", "gpt2", "bert"):
+    for name in ("llama", "gpt2", "bert", "qwen3"):
         shutil.rmtree(os.path.join(HERE, name), ignore_errors=True)
         base(name).save_pretrained(os.path.join(HERE, name))
     for adapter, (base_name, config) in ADAPTERS.items():

@@ -75,7 +75,7 @@ public record ModelShape(int dim, int layers, int heads, int kvHeads, int ffn, i
   /** A llama config of this shape (no biases, untied head, rope θ 10000). */
   public LlamaConfig config(int maxPositions) {
     return new LlamaConfig("llama", vocab, dim, ffn, layers, heads, kvHeads, headDim(), maxPositions,
-        1e-5, 10000.0, new RopeScaling.None(), false, false, false, false);
+        1e-5, 10000.0, new RopeScaling.None(), false, false, false, false, false);
   }
 
   /** The shape as a JSON object with the CLI's option names. */

@@ -46,6 +46,7 @@ class PythonPeftInteropTest {
       "llama-dora, llama",
       "gpt2-dora, gpt2",
       "llama-dora-embed, llama",
+      "qwen3-lora, qwen3",
       "gpt2-prefix, gpt2",
       "bert-prompt, bert",
       "bert-ptuning, bert",

@@ -5,15 +5,23 @@ import dev.peft4j.nn.KvCache;
 import dev.peft4j.nn.KvSite;
 import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
+import dev.peft4j.nn.RmsNorm;
 import dev.peft4j.nn.RotaryEmbedding;
 import dev.peft4j.tensor.Tensor;
+import java.util.Arrays;
 
-/** {@code self_attn}: q/k/v/o projections around grouped-query attention with rotary positions. */
+/**
+ * {@code self_attn}: q/k/v/o projections around grouped-query attention with rotary positions;
+ * with Qwen3's {@code q_norm}/{@code k_norm}, an RMSNorm over each head of q and k first.
+ */
 final class LlamaAttention extends Module implements KvSite.Owner {
   private final Linear qProj;
   private final Linear kProj;
   private final Linear vProj;
   private final Linear oProj;
+  private final RmsNorm qNorm; // null without per-head q/k norms
+  private final RmsNorm kNorm;
+  private final int headDim;
   private final Attention attention;
 
   LlamaAttention(LlamaConfig c, int layer) {
@@ -23,8 +31,11 @@ final class LlamaAttention extends Module implements KvSite.Owner {
     kProj = child("k_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     vProj = child("v_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     oProj = child("o_proj", new Linear(qDim, c.hiddenSize(), c.outputBias()));
+    qNorm = c.qkNorm() ? child("q_norm", new RmsNorm(c.headDim(), c.rmsNormEps())) : null;
+    kNorm = c.qkNorm() ? child("k_norm", new RmsNorm(c.headDim(), c.rmsNormEps())) : null;
+    headDim = c.headDim();
     attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), layer, c.hiddenSize(), true,
-        h -> new Tensor[] {kProj.forwardWithoutDeltas(h), vProj.forwardWithoutDeltas(h)});
+        h -> new Tensor[] {perHead(kNorm, kProj.forwardWithoutDeltas(h)), vProj.forwardWithoutDeltas(h)});
   }
 
   @Override
@@ -33,8 +44,21 @@ final class LlamaAttention extends Module implements KvSite.Owner {
   }
 
   Tensor forward(Tensor x, RotaryEmbedding.Rotation rotation, KvCache cache, Tensor mask) {
-    Tensor attended = attention.forward(qProj.forward(x), kProj.forward(x), vProj.forward(x), rotation, cache, mask);
+    Tensor attended = attention.forward(perHead(qNorm, qProj.forward(x)), perHead(kNorm, kProj.forward(x)),
+        vProj.forward(x), rotation, cache, mask);
     return oProj.forward(attended);
+  }
+
+  /** {@code projected} [..., heads·D] with {@code norm} applied to each head's D values; unchanged without a norm. */
+  private Tensor perHead(RmsNorm norm, Tensor projected) {
+    if (norm == null) {
+      return projected;
+    }
+    long[] shape = projected.shape();
+    long[] heads = Arrays.copyOf(shape, shape.length + 1);
+    heads[shape.length - 1] = shape[shape.length - 1] / headDim;
+    heads[shape.length] = headDim;
+    return norm.forward(projected.view(heads)).view(shape);
   }
 
   /** {@code o_proj}, which maps the concatenated heads to the attention output. */

@@ -24,6 +24,7 @@ public final class LoraTuner {
       "llama", List.of("q_proj", "v_proj"),
       "mistral", List.of("q_proj", "v_proj"),
       "qwen2", List.of("q_proj", "v_proj"),
+      "qwen3", List.of("q_proj", "v_proj"),
       "gpt2", List.of("c_attn"),
       "bert", List.of("query", "value"));
   /** Output heads "all-linear" leaves out, as PEFT does. */
