@@ -163,7 +163,14 @@ class LoraEmbeddingTest {
     PeftModel peft = Peft.wrap(llama("m"), embedAndQuery().init(LoraConfig.LoraInit.RANDOM).build());
     peft.addAdapter("other", LoraConfig.builder().r(2).loraAlpha(16).targetModules("embed_tokens", "v_proj")
         .init(LoraConfig.LoraInit.RANDOM).build());
-    long[][] rows = {{3, 14, 15, 9}, {26, 5, 35, 3}, {7, 7, 1, 60}, {3, 14, 15, 9}};
+    long[][] tokens = {{3, 14, 15, 9}, {26, 5, 35, 3}, {7, 7, 1, 60}, {3, 14, 15, 9}};
+    long[][] oneToken = {{3}, {26}, {60}, {14}}; // a decoding step: the adapters' matrices side by side
+    for (long[][] rows : List.of(tokens, oneToken)) {
+      mixedRowsEqualAlone(peft, rows);
+    }
+  }
+
+  private static void mixedRowsEqualAlone(PeftModel peft, long[][] rows) {
     for (List<String> plan : List.of(List.of("default", "other", PeftModel.BASE, "other"),
         List.of("other", PeftModel.BASE, "other", PeftModel.BASE))) {
       float[] mixed;

@@ -23,12 +23,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A mixed batch of several LoRA adapters (different ranks, targets, scalings) runs as gathered
- * batched matmuls ({@link GatheredLoraDelta}); each row must still equal running it alone with its
+ * batched matmuls, or with one token per row as the adapters' matrices side by side
+ * ({@link GatheredLoraDelta}); either way each row must still equal running it alone with its
  * adapter (f32, 1e-5), and gradients must reach each adapter as if its rows ran alone.
  */
 class MixedLoraRowsTest {
@@ -51,21 +53,23 @@ class MixedLoraRowsTest {
     return peft;
   }
 
-  private static long[][] rows() {
+  /** One row per plan entry, of {@code length} (5 or 1) tokens. */
+  private static long[][] rows(int length) {
     long[][] rows = new long[PLAN.size()][];
     for (int i = 0; i < rows.length; i++) {
-      rows[i] = new long[] {3 + i, 14, 15 + 2 * i, 9, 26 - i};
+      rows[i] = Arrays.copyOf(new long[] {3 + i, 14, 15 + 2 * i, 9, 26 - i}, length);
     }
     return rows;
   }
 
-  @Test
-  void everyRowEqualsItsAdapterAloneOnLlamaAndGpt2() throws Exception {
+  @ParameterizedTest(name = "{0} tokens per row")
+  @ValueSource(ints = {5, 1})
+  void everyRowEqualsItsAdapterAloneOnLlamaAndGpt2(int length) throws Exception {
     for (TinyCheckpoint checkpoint : new TinyCheckpoint[] {TinyCheckpoint.llama(), TinyCheckpoint.gpt2()}) {
       String type = checkpoint.configMap().get("model_type").toString();
-      PeftModel peft = fourLoras(checkpoint, type);
+      PeftModel peft = fourLoras(checkpoint, type + length);
       CausalLm model = peft.causalLm();
-      long[][] rows = rows();
+      long[][] rows = rows(length);
       float[] mixed;
       try (PeftModel.MixedBatch m = peft.perRowAdapters(PLAN)) {
         assertGatheredEverywhere(peft);
@@ -92,10 +96,11 @@ class MixedLoraRowsTest {
     }
   }
 
-  @Test
-  void gradientsReachEachAdapterAsIfItsRowsRanAlone() throws Exception {
-    PeftModel peft = fourLoras(TinyCheckpoint.llama(), "grad");
-    long[][] rows = rows();
+  @ParameterizedTest(name = "{0} tokens per row")
+  @ValueSource(ints = {5, 1})
+  void gradientsReachEachAdapterAsIfItsRowsRanAlone(int length) throws Exception {
+    PeftModel peft = fourLoras(TinyCheckpoint.llama(), "grad" + length);
+    long[][] rows = rows(length);
     try (PeftModel.MixedBatch m = peft.perRowAdapters(PLAN)) {
       backwardSquaredLogits(peft, rows);
     }
