@@ -115,6 +115,9 @@ ADAPTERS = {
     # DoRA on an embedding: the magnitude rescales the looked-up rows of W + ΔW per hidden unit
     "llama-dora-embed": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["embed_tokens", "q_proj"],
                                              use_dora=True, lora_dropout=0.0)),
+    # trainable_token_indices: rows 3, 7, 9 of embed_tokens trained in full beside LoRA (saved as token_adapter...)
+    "llama-lora-tokens": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj"],
+                                              trainable_token_indices=[3, 7, 9], lora_dropout=0.0)),
     "qwen3-lora": ("qwen3", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                                        lora_dropout=0.0)),
     "gpt2-prefix": ("gpt2", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),

@@ -3,15 +3,16 @@ package dev.peft4j.cli;
 import dev.peft4j.data.EncodedExample;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.TaskType;
-import dev.peft4j.peft.union.ConfigUnion;
 import dev.peft4j.peft.bottleneck.BottleneckConfig;
 import dev.peft4j.peft.bottleneck.BottleneckSpec;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.lora.LoraConfig;
+import dev.peft4j.peft.lora.TrainableTokens;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
 import dev.peft4j.peft.prompt.PTuningConfig;
 import dev.peft4j.peft.prompt.PromptTemplate;
 import dev.peft4j.peft.prompt.PromptTuningConfig;
+import dev.peft4j.peft.union.ConfigUnion;
 import dev.peft4j.text.Tokenizer;
 import java.util.List;
 import java.util.Locale;
@@ -38,6 +39,11 @@ final class MethodOptions {
   @Option(names = "--dora", description = "LoRA: DoRA, a trained magnitude per output rescaling the adapted weight"
       + " (PEFT's use_dora).")
   boolean dora;
+
+  @Option(names = "--trainable-tokens", split = ",", paramLabel = "ID",
+      description = "LoRA: token ids whose rows of the input embedding train in full beside LoRA, e.g. new"
+          + " chat-template tokens (PEFT's trainable_token_indices; not on a table tied to the output head).")
+  List<Integer> trainableTokens;
 
   @Option(names = "--target", split = ",", paramLabel = "MODULE",
       description = "Modules to adapt: names or suffixes (comma-separated), or all-linear; default per architecture.")
@@ -224,6 +230,9 @@ final class MethodOptions {
       } else {
         b.targetModules(targets.toArray(new String[0]));
       }
+    }
+    if (trainableTokens != null) {
+      b.trainableTokens(TrainableTokens.of(trainableTokens));
     }
     return b.build();
   }

@@ -93,6 +93,15 @@ class TrainCommandTest {
   }
 
   @Test
+  void trainableTokenRowsTrainBesideLoraAndMergeToTheSameLogits() throws Exception {
+    Path out = dir.resolve("tokens");
+    assertThat(cli.run(train(out, "--trainable-tokens", "97,98,99"))).as(cli.err()).isZero(); // a, b, c
+    assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(0.7 * loss(cli.out(), "before training"));
+    assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"trainable_token_indices\": [");
+    mergedGivesTheAdaptersLogits(out);
+  }
+
+  @Test
   void loraOnTheEmbeddingTrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
     Path out = dir.resolve("embedding");
     assertThat(cli.run(train(out, "--target", "embed_tokens,q_proj,lm_head"))).as(cli.err()).isZero();

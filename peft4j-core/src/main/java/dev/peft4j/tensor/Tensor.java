@@ -375,6 +375,12 @@ public final class Tensor implements AutoCloseable {
     return new Tensor(handle.index_add(dim, index.handle, source.handle));
   }
 
+  /** Writes {@code source}'s slices over this tensor's at {@code index} along {@code dim}, in place ({@code index_copy_}). */
+  public Tensor indexCopy_(long dim, Tensor index, Tensor source) {
+    handle.index_copy_(dim, index.handle, source.handle);
+    return this;
+  }
+
   public Tensor indexSelect(long dim, Tensor index) {
     return new Tensor(handle.index_select(dim, index.handle));
   }

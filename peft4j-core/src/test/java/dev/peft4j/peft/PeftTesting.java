@@ -6,6 +6,8 @@ import dev.peft4j.model.CausalLm;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.List;
 
 /** Helpers shared by the PEFT tests: logits of equal-length rows, their largest entry and difference. */
 public final class PeftTesting {
@@ -34,6 +36,23 @@ public final class PeftTesting {
     }
     peft.setActive(adapter);
     return logits(peft.causalLm(), row);
+  }
+
+  /**
+   * Runs {@code rows} as one mixed batch, row i with adapter {@code plan[i]}, and checks each row's
+   * logits against {@link #logitsAlone} (1e-5, relative above 1).
+   */
+  public static void assertMixedRowsEqualAlone(PeftModel peft, List<String> plan, long[][] rows) {
+    float[] mixed;
+    try (PeftModel.MixedBatch m = peft.perRowAdapters(plan)) {
+      mixed = logits(peft.causalLm(), rows);
+    }
+    int n = mixed.length / rows.length;
+    for (int i = 0; i < rows.length; i++) {
+      float[] alone = logitsAlone(peft, plan.get(i), rows[i]);
+      assertThat(maxAbsDiff(Arrays.copyOfRange(mixed, i * n, (i + 1) * n), alone)).as(plan + " row " + i)
+          .isLessThanOrEqualTo(1e-5 * Math.max(1, maxAbs(alone)));
+    }
   }
 
   public static double maxAbsDiff(float[] a, float[] b) {

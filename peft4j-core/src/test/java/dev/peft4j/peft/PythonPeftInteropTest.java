@@ -47,6 +47,7 @@ class PythonPeftInteropTest {
       "gpt2-dora, gpt2",
       "llama-dora-embed, llama",
       "qwen3-lora, qwen3",
+      "llama-lora-tokens, llama",
       "gpt2-prefix, gpt2",
       "bert-prompt, bert",
       "bert-ptuning, bert",

@@ -59,9 +59,15 @@ public final class LoraAdapter implements Adapter {
     return injection.deltas();
   }
 
-  /** Converts every LoRA matrix of this adapter to {@code dtype} (see {@link dev.peft4j.peft.PeftModel#castLoraMatrices}). */
+  /** The rows trained by {@code trainable_token_indices}, by embedding path. */
+  Map<String, TrainableTokensDelta> trainedTokens() {
+    return injection.tokens();
+  }
+
+  /** Converts every LoRA matrix (and trained token rows) of this adapter to {@code dtype} (see {@link dev.peft4j.peft.PeftModel#castLoraMatrices}). */
   public void castMatrices(DType dtype) {
     injection.deltas().values().forEach(d -> d.castTo(dtype));
+    injection.tokens().values().forEach(t -> t.castTo(dtype));
   }
 
   @Override
@@ -74,6 +80,7 @@ public final class LoraAdapter implements Adapter {
         out.put(module + "." + name + ".lora_magnitude_vector", d.magnitude());
       }
     });
+    injection.tokens().forEach((module, t) -> out.put(module + "." + name + ".trainable_tokens_delta", t.delta()));
     out.putAll(biases);
     return out;
   }
@@ -82,6 +89,7 @@ public final class LoraAdapter implements Adapter {
    * {@code <module>.lora_A.weight} / {@code .lora_B.weight} ({@code .lora_embedding_A} / {@code _B}
    * on an embedding; DoRA's {@code <module>.lora_magnitude_vector}); trained biases as
    * {@code <module>.base_layer.bias} on adapted layers (PEFT wraps them) and {@code <path>} elsewhere;
+   * the rows trained by {@code trainable_token_indices} as {@code <module>.token_adapter.trainable_tokens_delta};
    * and, as PEFT does, the frozen weight of an adapted {@code embed_tokens} or {@code lm_head} as
    * {@code <module>.base_layer.weight}.
    */
@@ -100,6 +108,8 @@ public final class LoraAdapter implements Adapter {
       boolean wrapped = injection.deltas().containsKey(module);
       out.put(AdapterFormat.TUNER_PREFIX + (wrapped ? module + ".base_layer.bias" : path), p);
     });
+    injection.tokens().forEach((module, t) ->
+        out.put(AdapterFormat.TUNER_PREFIX + module + "." + TrainableTokensDelta.SAVED_NAME, t.delta()));
     out.putAll(embeddingBaseWeights());
     return out;
   }
@@ -152,9 +162,9 @@ public final class LoraAdapter implements Adapter {
   }
 
   /**
-   * Adds every (α/r)·BA to its weight (with DoRA, rescales the sum's rows to the magnitudes). All
-   * merged weights are computed and checked finite first, so a failure leaves every weight
-   * unchanged. Merging twice is a no-op.
+   * Adds every (α/r)·BA to its weight (with DoRA, rescales the sum's rows to the magnitudes) and
+   * writes trained token rows into their table. All merged weights are computed and checked finite
+   * first, so a failure leaves every weight unchanged. Merging twice is a no-op.
    */
   @Override
   public void merge() {
@@ -173,17 +183,27 @@ public final class LoraAdapter implements Adapter {
         }
         updates.put(d, merge);
       });
+      injection.tokens().forEach((module, t) -> {
+        if (!t.finite()) {
+          throw new IllegalStateException("trained rows of '" + module + "' have NaN or infinite values; nothing merged");
+        }
+      });
       updates.forEach((d, merge) -> {
         d.mergeInto(merge);
         mergeOrder.add(d);
       });
+      injection.tokens().values().forEach(TrainableTokensDelta::merge);
     }
   }
 
-  /** Subtracts the merged deltas in reverse order of merging. */
+  /** Subtracts the merged deltas in reverse order of merging, and writes trained rows' originals back. */
   @Override
   public void unmerge() {
+    if (!merged()) {
+      return;
+    }
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      injection.tokens().values().forEach(TrainableTokensDelta::unmerge);
       for (int i = mergeOrder.size() - 1; i >= 0; i--) {
         mergeOrder.get(i).unmerge();
       }
@@ -195,5 +215,6 @@ public final class LoraAdapter implements Adapter {
   public void unload() {
     Map<String, Module> modules = model.namedModules();
     injection.deltas().keySet().forEach(module -> ((Projection) modules.get(module)).detachDelta(name));
+    injection.tokens().keySet().forEach(module -> ((Projection) modules.get(module)).detachDelta(name));
   }
 }

@@ -34,6 +34,7 @@ import java.util.TreeMap;
  * @param taskType what the model is used for (CAUSAL_LM, SEQ_CLS, ...); may be null
  * @param baseModelNameOrPath the base model, recorded in the saved config; may be null
  * @param inferenceMode whether the adapter is frozen (as saved by PEFT after training)
+ * @param trainableTokens embedding rows trained in full beside LoRA ({@code trainable_token_indices}); null for none
  */
 public record LoraConfig(
     int r,
@@ -53,7 +54,8 @@ public record LoraConfig(
     Map<String, Double> alphaPattern,
     TaskType taskType,
     String baseModelNameOrPath,
-    boolean inferenceMode) implements PeftConfig {
+    boolean inferenceMode,
+    TrainableTokens trainableTokens) implements PeftConfig {
 
   /** Which biases are trained and saved. */
   public enum LoraBias {
@@ -121,21 +123,21 @@ public record LoraConfig(
   public LoraConfig withTargetModules(ModuleSelector targets) {
     return new LoraConfig(r, loraAlpha, loraDropout, targets, excludeModules, fanInFanOut, bias, useRslora,
         useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
-        baseModelNameOrPath, inferenceMode);
+        baseModelNameOrPath, inferenceMode, trainableTokens);
   }
 
   /** This config with {@code fan_in_fan_out} set as PEFT does for Conv1D layers. */
   public LoraConfig withFanInFanOut(boolean value) {
     return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, value, bias, useRslora,
         useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
-        baseModelNameOrPath, inferenceMode);
+        baseModelNameOrPath, inferenceMode, trainableTokens);
   }
 
   /** This config recording the base model it is applied to. */
   public LoraConfig withBaseModel(String base) {
     return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, fanInFanOut, bias, useRslora,
         useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType, base,
-        inferenceMode);
+        inferenceMode, trainableTokens);
   }
 
   /** The rank of the module {@code name}: its rank_pattern entry, else r. */
@@ -200,7 +202,7 @@ public record LoraConfig(
     m.put("target_modules", targetModules == null ? null : targetModules.toJson());
     m.put("target_parameters", null);
     m.put("task_type", taskType == null ? null : taskType.name());
-    m.put("trainable_token_indices", null);
+    m.put("trainable_token_indices", trainableTokens == null ? null : trainableTokens.toJson());
     m.put("use_bdlora", null);
     m.put("use_dora", useDora);
     m.put("use_qalora", false);
@@ -233,6 +235,7 @@ public record LoraConfig(
     private TaskType taskType;
     private String baseModelNameOrPath;
     private boolean inferenceMode;
+    private TrainableTokens trainableTokens;
 
     private Builder() {}
 
@@ -262,12 +265,15 @@ public record LoraConfig(
     public Builder taskType(TaskType value) { taskType = value; return this; }
     public Builder baseModelNameOrPath(String value) { baseModelNameOrPath = value; return this; }
     public Builder inferenceMode(boolean value) { inferenceMode = value; return this; }
+    /** Rows of the input embedding (by token id) trained in full beside LoRA. */
+    public Builder trainableTokenIndices(Integer... ids) { trainableTokens = TrainableTokens.of(List.of(ids)); return this; }
+    public Builder trainableTokens(TrainableTokens value) { trainableTokens = value; return this; }
 
     /** @throws IllegalArgumentException naming the field, for out-of-range or contradictory values */
     public LoraConfig build() {
       return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, fanInFanOut, bias,
           useRslora, useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern,
-          taskType, baseModelNameOrPath, inferenceMode);
+          taskType, baseModelNameOrPath, inferenceMode, trainableTokens);
     }
   }
 }

@@ -13,7 +13,7 @@ public final class LoraConfigJson {
   /** Keys that change the math when set; peft4j refuses them rather than load a wrong model. */
   private static final List<String> UNSUPPORTED_FLAGS = List.of("use_qalora", "lora_bias");
   private static final List<String> UNSUPPORTED_OBJECTS = List.of(
-      "layer_replication", "trainable_token_indices", "target_parameters", "alora_invocation_tokens",
+      "layer_replication", "target_parameters", "alora_invocation_tokens",
       "use_bdlora", "arrow_config", "kasa_config", "monteclora_config", "velora_config");
 
   private LoraConfigJson() {}
@@ -61,6 +61,11 @@ public final class LoraConfigJson {
       }
       b.rankPattern(map(json.get("rank_pattern"), v -> ConfigJson.integer(v, "rank_pattern value")));
       b.alphaPattern(map(json.get("alpha_pattern"), v -> ((Number) v).doubleValue()));
+      Object tokens = json.get("trainable_token_indices");
+      if (tokens != null) {
+        b.trainableTokens(tokens instanceof List<?> ids ? TrainableTokens.of(tokenIds(ids))
+            : TrainableTokens.of(map(tokens, ids -> tokenIds((List<?>) ids))));
+      }
       return b.build();
     } catch (IllegalArgumentException | ClassCastException e) {
       throw new ModelFormatException(source + ": " + e.getMessage(), e);
@@ -86,6 +91,10 @@ public final class LoraConfigJson {
     }
     String s = (String) value;
     return s.equals("all-linear") ? new ModuleSelector.AllLinear() : new ModuleSelector.Regex(s);
+  }
+
+  private static List<Integer> tokenIds(List<?> ids) {
+    return ids.stream().map(id -> ConfigJson.integer(id, "trainable_token_indices")).toList();
   }
 
   private static List<String> strings(Object list) {

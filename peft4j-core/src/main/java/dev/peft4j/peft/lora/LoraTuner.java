@@ -1,6 +1,8 @@
 package dev.peft4j.peft.lora;
 
 import dev.peft4j.model.PretrainedModel;
+import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.InputEmbeddingSite;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
@@ -12,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -32,8 +35,11 @@ public final class LoraTuner {
 
   private LoraTuner() {}
 
-  /** What injection did: the config as applied (defaults resolved) and the delta of each target. */
-  public record Injection(LoraConfig config, Map<String, LoraDelta> deltas) {
+  /**
+   * What injection did: the config as applied (defaults resolved), the delta of each target, and
+   * the trained rows of each embedding named by {@code trainable_token_indices}.
+   */
+  public record Injection(LoraConfig config, Map<String, LoraDelta> deltas, Map<String, TrainableTokensDelta> tokens) {
     public List<String> targetedModules() {
       return List.copyOf(deltas.keySet());
     }
@@ -81,12 +87,86 @@ public final class LoraTuner {
           : "every module matched by target_modules=" + resolved.targetModules().toJson()
               + " is excluded by exclude_modules=" + resolved.excludeModules().toJson());
     }
+    Map<String, Embedding> tokenTables = tokenTables(model, resolved, targets.keySet(), adapterName);
     LoraConfig applied = anyTransposed && !resolved.fanInFanOut() ? resolved.withFanInFanOut(true) : resolved;
     Map<String, LoraDelta> deltas = new LinkedHashMap<>();
     targets.forEach((name, projection) -> deltas.put(name, projection.attachDelta(adapterName, new LoraDelta(
         projection, applied.rankFor(name), applied.scalingFor(name), applied.loraDropout(), applied.init(),
         applied.useDora(), control))));
-    return new Injection(applied, deltas);
+    Map<String, TrainableTokensDelta> tokens = new LinkedHashMap<>();
+    tokenTables.forEach((name, table) -> tokens.put(name, table.attachDelta(adapterName,
+        new TrainableTokensDelta(table, tokenIds(applied.trainableTokens(), name), control))));
+    return new Injection(applied, deltas, tokens);
+  }
+
+  /**
+   * The embeddings {@code trainable_token_indices} names, by path, each checked: the model's input
+   * embedding for a list, else each key's single match; not also a LoRA target, not tied to the
+   * output head, every id inside the table.
+   */
+  private static Map<String, Embedding> tokenTables(PretrainedModel model, LoraConfig config, Set<String> loraTargets,
+      String adapterName) {
+    TrainableTokens tokens = config.trainableTokens();
+    Map<String, Embedding> tables = new LinkedHashMap<>();
+    if (tokens == null) {
+      return tables;
+    }
+    Map<String, Module> modules = model.namedModules();
+    if (tokens.indices() != null) {
+      Embedding input = inputEmbedding(model);
+      modules.forEach((name, m) -> {
+        if (m == input) {
+          tables.put(name, input);
+        }
+      });
+    } else {
+      for (String key : tokens.byModule().keySet()) {
+        List<String> matches = modules.keySet().stream()
+            .filter(name -> TargetMatcher.matches(new ModuleSelector.Names(List.of(key)), name)).toList();
+        if (matches.size() != 1 || !(modules.get(matches.get(0)) instanceof Embedding table)) {
+          throw new IllegalArgumentException("trainable_token_indices names '" + key + "', which matches "
+              + (matches.isEmpty() ? "no module" : matches) + "; it must name one embedding of " + model.architecture());
+        }
+        tables.put(matches.get(0), table);
+      }
+    }
+    tables.forEach((name, table) -> {
+      if (loraTargets.contains(name)) {
+        throw new IllegalArgumentException("'" + name + "' is both a LoRA target and in trainable_token_indices");
+      }
+      if (table == model.tiedEmbedding()) {
+        throw new IllegalArgumentException("trainable_token_indices on '" + name + "', which the output head shares"
+            + " (tied word embeddings), is not implemented: PEFT changes the head's rows too");
+      }
+      if (table.children().containsKey(adapterName)) {
+        throw new IllegalStateException("module '" + name + "' already has an adapter named '" + adapterName + "'");
+      }
+      for (int id : tokenIds(tokens, name)) {
+        if (id >= table.numEmbeddings()) {
+          throw new IllegalArgumentException("trainable_token_indices for '" + name + "' has token id " + id
+              + ", outside its table of " + table.numEmbeddings() + " rows");
+        }
+      }
+    });
+    return tables;
+  }
+
+  /** The token ids {@code tokens} gives the embedding at {@code path}. */
+  private static List<Integer> tokenIds(TrainableTokens tokens, String path) {
+    if (tokens.indices() != null) {
+      return tokens.indices();
+    }
+    return tokens.byModule().entrySet().stream()
+        .filter(e -> TargetMatcher.matches(new ModuleSelector.Names(List.of(e.getKey())), path))
+        .map(Map.Entry::getValue).findFirst().orElseThrow();
+  }
+
+  /** The model's input word embedding (its {@link InputEmbeddingSite}'s table). */
+  private static Embedding inputEmbedding(PretrainedModel model) {
+    return model.namedModules().values().stream().filter(InputEmbeddingSite.Owner.class::isInstance)
+        .map(m -> ((InputEmbeddingSite.Owner) m).inputEmbeddingSite().wordEmbeddings()).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException(model.architecture() + " has no input embedding for"
+            + " trainable_token_indices"));
   }
 
   private static boolean isTarget(LoraConfig config, PretrainedModel model, String name, Module module) {

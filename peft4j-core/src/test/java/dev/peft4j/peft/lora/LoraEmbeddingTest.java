@@ -1,7 +1,7 @@
 package dev.peft4j.peft.lora;
 
 import static dev.peft4j.peft.PeftTesting.logits;
-import static dev.peft4j.peft.PeftTesting.logitsAlone;
+import static dev.peft4j.peft.PeftTesting.assertMixedRowsEqualAlone;
 import static dev.peft4j.peft.PeftTesting.maxAbs;
 import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -166,25 +166,11 @@ class LoraEmbeddingTest {
     long[][] tokens = {{3, 14, 15, 9}, {26, 5, 35, 3}, {7, 7, 1, 60}, {3, 14, 15, 9}};
     long[][] oneToken = {{3}, {26}, {60}, {14}}; // a decoding step: the adapters' matrices side by side
     for (long[][] rows : List.of(tokens, oneToken)) {
-      mixedRowsEqualAlone(peft, rows);
+      assertMixedRowsEqualAlone(peft, List.of("default", "other", PeftModel.BASE, "other"), rows);
+      assertMixedRowsEqualAlone(peft, List.of("other", PeftModel.BASE, "other", PeftModel.BASE), rows);
     }
   }
 
-  private static void mixedRowsEqualAlone(PeftModel peft, long[][] rows) {
-    for (List<String> plan : List.of(List.of("default", "other", PeftModel.BASE, "other"),
-        List.of("other", PeftModel.BASE, "other", PeftModel.BASE))) {
-      float[] mixed;
-      try (PeftModel.MixedBatch m = peft.perRowAdapters(plan)) {
-        mixed = logits(peft.causalLm(), rows);
-      }
-      int n = mixed.length / rows.length;
-      for (int i = 0; i < rows.length; i++) {
-        float[] alone = logitsAlone(peft, plan.get(i), rows[i]);
-        assertThat(maxAbsDiff(Arrays.copyOfRange(mixed, i * n, (i + 1) * n), alone)).as(plan + " row " + i)
-            .isLessThanOrEqualTo(1e-5 * Math.max(1, maxAbs(alone)));
-      }
-    }
-  }
 
   @Test
   void aBf16TableKeepsItsDtype() throws Exception {

@@ -1,0 +1,98 @@
+package dev.peft4j.peft.lora;
+
+import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.Module;
+import dev.peft4j.nn.OutputDelta;
+import dev.peft4j.nn.Parameter;
+import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Functional;
+import dev.peft4j.tensor.Tensor;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Rows of an embedding table trained in full (PEFT's TrainableTokens, {@code trainable_token_indices}):
+ * the lookup in the table whose rows {@code idx} are replaced by the trained {@code D}
+ * ({@code trainable_tokens_delta} [n, dim], starting as the rows it replaces). As a change to the
+ * lookup's output that is {@code D − W[idx]} at the positions whose id is in {@code idx} and zero
+ * elsewhere — a ΔW with n non-zero rows. Merging writes D into the table; unmerging writes the
+ * original rows back.
+ */
+final class TrainableTokensDelta extends Module implements OutputDelta {
+  /** PEFT's name for D after the embedding's path (its wrapper's {@code token_adapter}). */
+  static final String SAVED_NAME = "token_adapter.trainable_tokens_delta";
+
+  private final Embedding host;
+  private final AdapterControl control;
+  private final Tensor index; // int64 [n]: the token ids
+  private final Tensor slots; // int64 [vocab]: each id's row of D, or n (a zero row) for ids not trained
+  private final Tensor original; // W[idx] when attached, in the table's dtype
+  private final Parameter delta; // D [n, dim]
+  private boolean merged;
+
+  /** @param ids distinct token ids inside the table (checked by {@link LoraTuner}) */
+  TrainableTokensDelta(Embedding host, List<Integer> ids, AdapterControl control) {
+    this.host = host;
+    this.control = control;
+    long vocab = host.numEmbeddings();
+    long[] slotOf = new long[Math.toIntExact(vocab)];
+    Arrays.fill(slotOf, ids.size());
+    for (int i = 0; i < ids.size(); i++) {
+      slotOf[ids.get(i)] = i;
+    }
+    this.index = Tensor.ofLongs(ids.stream().mapToLong(Integer::longValue).toArray(), ids.size()).retain();
+    this.slots = Tensor.ofLongs(slotOf, vocab).retain();
+    this.delta = parameter("trainable_tokens_delta", ids.size(), host.outFeatures());
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      this.original = host.weight().value().indexSelect(0, index).retain();
+      delta.set(original.to(LoraDelta.adapterDType(original.dtype())).copy()); // its own storage, never original's
+    }
+  }
+
+  /** D, {@code trainable_tokens_delta} [n, dim]. */
+  Parameter delta() {
+    return delta;
+  }
+
+  @Override
+  public boolean active() {
+    return control.enabled() && !merged;
+  }
+
+  /** @param ids int64 [B, ...] @return [B, ..., dim]: D − W[idx] where an id is trained, 0 elsewhere */
+  @Override
+  public Tensor apply(Tensor ids) {
+    return control.forRows(ids, rows -> {
+      Tensor d = delta.value();
+      Tensor table = Tensor.cat(0, d.sub(original.to(d.dtype())), Tensor.zeros(d.dtype(), 1, d.size(1)));
+      Tensor slot = slots.indexSelect(0, rows.reshape(-1)).view(rows.shape());
+      return Functional.embedding(table, slot).to(original.dtype());
+    });
+  }
+
+  /** Converts D to {@code dtype} (float32 by default on a bf16/f16 table, as LoRA's matrices). */
+  void castTo(DType dtype) {
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      delta.set(delta.value().to(dtype));
+    }
+  }
+
+  /** Writes D into the table's rows. */
+  void merge() {
+    host.weight().value().indexCopy_(0, index, delta.value().to(original.dtype()));
+    merged = true;
+  }
+
+  /** Writes the original rows back. */
+  void unmerge() {
+    host.weight().value().indexCopy_(0, index, original);
+    merged = false;
+  }
+
+  /** Whether D has only finite values (checked before merging). */
+  boolean finite() {
+    return delta.value().allFinite();
+  }
+}
