@@ -118,6 +118,9 @@ ADAPTERS = {
     # trainable_token_indices: rows 3, 7, 9 of embed_tokens trained in full beside LoRA (saved as token_adapter...)
     "llama-lora-tokens": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj"],
                                               trainable_token_indices=[3, 7, 9], lora_dropout=0.0)),
+    # the same on GPT-2, whose head is tied to wte: PEFT's tied adapter gives the head the trained rows too
+    "gpt2-lora-tokens": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True,
+                                            trainable_token_indices=[3, 7, 9], lora_dropout=0.0)),
     "qwen3-lora": ("qwen3", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                                        lora_dropout=0.0)),
     "gpt2-prefix": ("gpt2", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),

@@ -42,7 +42,7 @@ final class MethodOptions {
 
   @Option(names = "--trainable-tokens", split = ",", paramLabel = "ID",
       description = "LoRA: token ids whose rows of the input embedding train in full beside LoRA, e.g. new"
-          + " chat-template tokens (PEFT's trainable_token_indices; not on a table tied to the output head).")
+          + " chat-template tokens (PEFT's trainable_token_indices; a tied output head shares them).")
   List<Integer> trainableTokens;
 
   @Option(names = "--target", split = ",", paramLabel = "MODULE",

@@ -48,6 +48,23 @@ public final class Embedding extends Projection {
     return Functional.embedding(m.transpose(0, 1), ids);
   }
 
+  /**
+   * The table as a tied output head: {@code hidden Wᵀ}, with the change of every active
+   * {@link HeadDelta} attached to the table.
+   *
+   * @param hidden [..., dim]
+   * @return [..., num]
+   */
+  public Tensor asOutputHead(Tensor hidden) {
+    Tensor logits = Functional.linear(hidden, weight.value(), null);
+    for (OutputDelta d : deltas()) {
+      if (d.active() && d instanceof HeadDelta head) {
+        logits = head.addToHead(logits, hidden);
+      }
+    }
+    return logits;
+  }
+
   /** @param ids int64 [...] @return [..., dim] */
   @Override
   protected Tensor baseForward(Tensor ids) {

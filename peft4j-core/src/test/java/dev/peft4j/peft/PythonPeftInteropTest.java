@@ -48,6 +48,7 @@ class PythonPeftInteropTest {
       "llama-dora-embed, llama",
       "qwen3-lora, qwen3",
       "llama-lora-tokens, llama",
+      "gpt2-lora-tokens, gpt2",
       "gpt2-prefix, gpt2",
       "bert-prompt, bert",
       "bert-ptuning, bert",

@@ -10,7 +10,6 @@ import dev.peft4j.nn.LayerNorm;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.ModuleList;
 import dev.peft4j.nn.VirtualInputs;
-import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
 import java.util.List;
 import java.util.Optional;
@@ -39,7 +38,7 @@ public final class Gpt2LMHeadModel extends DecoderLm {
 
   @Override
   public Tensor logits(Tensor hidden) {
-    return Functional.linear(hidden, transformer.wte.weight().value(), null); // lm_head tied to wte
+    return transformer.wte.asOutputHead(hidden); // lm_head tied to wte
   }
 
   @Override

@@ -12,7 +12,6 @@ import dev.peft4j.nn.ModuleList;
 import dev.peft4j.nn.RmsNorm;
 import dev.peft4j.nn.RotaryEmbedding;
 import dev.peft4j.nn.VirtualInputs;
-import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
 import java.util.List;
 import java.util.Optional;
@@ -43,7 +42,7 @@ public final class LlamaForCausalLM extends DecoderLm {
 
   @Override
   public Tensor logits(Tensor hidden) {
-    return lmHead == null ? Functional.linear(hidden, model.embedTokens.weight().value(), null) : lmHead.forward(hidden);
+    return lmHead == null ? model.embedTokens.asOutputHead(hidden) : lmHead.forward(hidden);
   }
 
   @Override

@@ -101,8 +101,8 @@ public final class LoraTuner {
 
   /**
    * The embeddings {@code trainable_token_indices} names, by path, each checked: the model's input
-   * embedding for a list, else each key's single match; not also a LoRA target, not tied to the
-   * output head, every id inside the table.
+   * embedding for a list, else each key's single match; not also a LoRA target, every id inside
+   * the table.
    */
   private static Map<String, Embedding> tokenTables(PretrainedModel model, LoraConfig config, Set<String> loraTargets,
       String adapterName) {
@@ -133,10 +133,6 @@ public final class LoraTuner {
     tables.forEach((name, table) -> {
       if (loraTargets.contains(name)) {
         throw new IllegalArgumentException("'" + name + "' is both a LoRA target and in trainable_token_indices");
-      }
-      if (table == model.tiedEmbedding()) {
-        throw new IllegalArgumentException("trainable_token_indices on '" + name + "', which the output head shares"
-            + " (tied word embeddings), is not implemented: PEFT changes the head's rows too");
       }
       if (table.children().containsKey(adapterName)) {
         throw new IllegalStateException("module '" + name + "' already has an adapter named '" + adapterName + "'");

@@ -1,6 +1,7 @@
 package dev.peft4j.peft.lora;
 
 import dev.peft4j.nn.Embedding;
+import dev.peft4j.nn.HeadDelta;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.OutputDelta;
 import dev.peft4j.nn.Parameter;
@@ -17,10 +18,11 @@ import java.util.List;
  * the lookup in the table whose rows {@code idx} are replaced by the trained {@code D}
  * ({@code trainable_tokens_delta} [n, dim], starting as the rows it replaces). As a change to the
  * lookup's output that is {@code D − W[idx]} at the positions whose id is in {@code idx} and zero
- * elsewhere — a ΔW with n non-zero rows. Merging writes D into the table; unmerging writes the
- * original rows back.
+ * elsewhere — a ΔW with n non-zero rows. An output head tied to the table sees the same rows
+ * ({@link HeadDelta}), as PEFT's tied adapter on {@code lm_head} does. Merging writes D into the
+ * table; unmerging writes the original rows back.
  */
-final class TrainableTokensDelta extends Module implements OutputDelta {
+final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelta {
   /** PEFT's name for D after the embedding's path (its wrapper's {@code token_adapter}). */
   static final String SAVED_NAME = "token_adapter.trainable_tokens_delta";
 
@@ -70,6 +72,23 @@ final class TrainableTokensDelta extends Module implements OutputDelta {
       Tensor slot = slots.indexSelect(0, rows.reshape(-1)).view(rows.shape());
       return Functional.embedding(table, slot).to(original.dtype());
     });
+  }
+
+  /**
+   * The tied head with the trained rows: {@code hidden (D − W[idx])ᵀ} added to the logits' columns idx.
+   *
+   * @throws IllegalStateException in a mixed batch: the head's input may be positions of several rows
+   *     (chunked training), so rows cannot be told apart
+   */
+  @Override
+  public Tensor addToHead(Tensor logits, Tensor hidden) {
+    if (control.rows() != null) {
+      throw new IllegalStateException("trainable tokens on a table tied to the output head cannot run per row;"
+          + " activate the adapter for the whole batch");
+    }
+    Tensor d = delta.value();
+    Tensor change = Functional.linear(hidden.to(d.dtype()), d.sub(original.to(d.dtype())), null); // [..., n]
+    return logits.indexAdd(-1, index, change.to(logits.dtype()));
   }
 
   /** Converts D to {@code dtype} (float32 by default on a bf16/f16 table, as LoRA's matrices). */

@@ -47,7 +47,11 @@ class TrainableTokensTest {
   }
 
   private static TrainableTokensDelta tokens(PeftModel peft) {
-    return ((LoraAdapter) peft.adapter()).trainedTokens().get("model.embed_tokens");
+    return tokens(peft, "model.embed_tokens");
+  }
+
+  private static TrainableTokensDelta tokens(PeftModel peft, String table) {
+    return ((LoraAdapter) peft.adapter()).trainedTokens().get(table);
   }
 
   @Test
@@ -126,10 +130,46 @@ class TrainableTokensTest {
         .hasMessageContaining("trainable_token_indices names 'wte', which matches no module");
     assertThatThrownBy(() -> LoraConfig.builder().trainableTokenIndices(3, 3).build()).hasMessageContaining("twice");
     assertThat(model.parameterCount()).as("nothing attached by a failed wrap").isEqualTo(params);
+  }
 
-    PretrainedModel gpt2 = AutoModel.load(TinyCheckpoint.gpt2().writeTo(dir.resolve("gpt2")), LoadOptions.defaults());
-    assertThatThrownBy(() -> Peft.wrap(gpt2, LoraConfig.builder().trainableTokenIndices(3).build()))
-        .hasMessageContaining("trainable_token_indices on 'transformer.wte', which the output head shares");
+  /**
+   * GPT-2's head multiplies by wte, so the trained rows are also the head's columns 3, 7, 9: the
+   * logits are those of the model whose table has the rows overwritten, and merging (which does
+   * overwrite them) changes nothing. In a mixed batch that head is refused.
+   */
+  @Test
+  void aHeadTiedToTheTableSeesTheTrainedRows() throws Exception {
+    Path checkpoint = TinyCheckpoint.gpt2().writeTo(dir.resolve("gpt2"));
+    PeftModel peft = Peft.wrap(AutoModel.load(checkpoint, LoadOptions.defaults()), LoraConfig.builder()
+        .targetModules("c_attn").trainableTokenIndices(3, 7, 9).build());
+    randomize(peft);
+    float[] unmerged = logits(peft.causalLm(), IDS);
+
+    PretrainedModel overwritten = AutoModel.load(checkpoint, LoadOptions.defaults());
+    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+      overwritten.namedParameters().get("transformer.wte.weight").value()
+          .indexCopy_(0, Tensor.ofLongs(TOKENS, 3), tokens(peft, "transformer.wte").delta().value());
+    }
+    PeftModel sameLora = Peft.wrap(overwritten, LoraConfig.builder().targetModules("c_attn").build());
+    ((LoraAdapter) sameLora.adapter()).deltas().forEach((module, d) -> {
+      LoraDelta from = ((LoraAdapter) peft.adapter()).deltas().get(module);
+      try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
+        d.loraA().value().copy_(from.loraA().value());
+        d.loraB().value().copy_(from.loraB().value());
+      }
+    });
+    assertThat(maxAbsDiff(unmerged, logits(sameLora.causalLm(), IDS))).as("the table with the rows overwritten")
+        .isLessThanOrEqualTo(1e-5 * Math.max(1, maxAbs(unmerged)));
+    peft.merge();
+    assertThat(maxAbsDiff(logits(peft.causalLm(), IDS), unmerged)).as("merged")
+        .isLessThanOrEqualTo(1e-5 * Math.max(1, maxAbs(unmerged)));
+    peft.unmerge();
+
+    peft.addAdapter("plain", LoraConfig.builder().targetModules("c_attn").build());
+    try (PeftModel.MixedBatch m = peft.perRowAdapters(List.of("default", "plain"))) {
+      assertThatThrownBy(() -> logits(peft.causalLm(), new long[] {3, 7}, new long[] {9, 1}))
+          .hasMessageContaining("cannot run per row");
+    }
   }
 
   /** Every trainable tensor of the active adapter drawn again, N(0, 0.3²). */
