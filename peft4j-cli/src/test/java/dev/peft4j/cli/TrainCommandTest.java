@@ -85,28 +85,29 @@ class TrainCommandTest {
 
   @Test
   void doraTrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
-    Path out = dir.resolve("dora");
-    assertThat(cli.run(train(out, "--dora"))).as(cli.err()).isZero();
-    assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(0.7 * loss(cli.out(), "before training"));
+    Path out = trainsAndLowersTheLoss("dora", "--dora");
     assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"use_dora\": true");
     mergedGivesTheAdaptersLogits(out);
   }
 
   @Test
   void trainableTokenRowsTrainBesideLoraAndMergeToTheSameLogits() throws Exception {
-    Path out = dir.resolve("tokens");
-    assertThat(cli.run(train(out, "--trainable-tokens", "97,98,99"))).as(cli.err()).isZero(); // a, b, c
-    assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(0.7 * loss(cli.out(), "before training"));
+    Path out = trainsAndLowersTheLoss("tokens", "--trainable-tokens", "97,98,99"); // a, b, c
     assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"trainable_token_indices\": [");
     mergedGivesTheAdaptersLogits(out);
   }
 
   @Test
   void loraOnTheEmbeddingTrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
-    Path out = dir.resolve("embedding");
-    assertThat(cli.run(train(out, "--target", "embed_tokens,q_proj,lm_head"))).as(cli.err()).isZero();
+    mergedGivesTheAdaptersLogits(trainsAndLowersTheLoss("embedding", "--target", "embed_tokens,q_proj,lm_head"));
+  }
+
+  /** Trains into {@code dir/name} with {@code extra} options and checks the held-out loss fell below 0.7x. */
+  private Path trainsAndLowersTheLoss(String name, String... extra) {
+    Path out = dir.resolve(name);
+    assertThat(cli.run(train(out, extra))).as(cli.err()).isZero();
     assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(0.7 * loss(cli.out(), "before training"));
-    mergedGivesTheAdaptersLogits(out);
+    return out;
   }
 
   @Test

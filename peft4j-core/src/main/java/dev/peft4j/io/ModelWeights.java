@@ -48,7 +48,7 @@ public final class ModelWeights implements AutoCloseable {
   /** The sharded weights index name of a {@code torch.save} checkpoint. */
   public static final String PICKLED_INDEX_FILE = "pytorch_model.bin.index.json";
   /** What a model directory's weights may be, in the order they are looked for (Hugging Face's). */
-  private static final List<String> WEIGHT_FILES = List.of(SINGLE_FILE, INDEX_FILE, PICKLED_FILE, PICKLED_INDEX_FILE);
+  public static final List<String> WEIGHT_FILES = List.of(SINGLE_FILE, INDEX_FILE, PICKLED_FILE, PICKLED_INDEX_FILE);
 
   private static final JsonMapper INDEX_JSON = JsonMapper.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)

@@ -7,9 +7,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import dev.peft4j.tensor.DType;
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -74,8 +74,8 @@ public final class SafeTensorsFile extends TensorFile {
         throw new SafeTensorsFormatException(path, null, "file is " + fileSize
             + " bytes long, shorter than the 8-byte header length that starts a safetensors file");
       }
-      ByteBuffer prefix = readFully(path, channel, 0, 8);
-      long headerLength = prefix.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+      ByteBuffer prefix = readFully(channel, 0, 8);
+      long headerLength = prefix.getLong(0);
       if (headerLength < 0 || headerLength > MAX_HEADER_BYTES) { // < 0: u64 above 2^63
         throw new SafeTensorsFormatException(path, null, "header length "
             + Long.toUnsignedString(headerLength) + " exceeds the limit of " + MAX_HEADER_BYTES
@@ -85,12 +85,15 @@ public final class SafeTensorsFile extends TensorFile {
         throw new SafeTensorsFormatException(path, null, "file is truncated: header length "
             + headerLength + " but only " + (fileSize - 8) + " bytes follow it");
       }
-      String json = decodeUtf8(path, readFully(path, channel, 8, (int) headerLength));
+      String json = decodeUtf8(path, readFully(channel, 8, (int) headerLength));
       long dataSize = fileSize - 8 - headerLength;
       HeaderParser parsed = new HeaderParser(path, dataSize);
       parsed.parse(json);
       return new SafeTensorsFile(path, channel, 8 + headerLength, fileSize, parsed.metadata,
           parsed.tensors);
+    } catch (EOFException e) { // the file shrank after its size was read
+      closeAfter(channel, e);
+      throw new SafeTensorsFormatException(path, null, e.getMessage(), e);
     } catch (IOException | RuntimeException | Error e) {
       closeAfter(channel, e);
       throw e;
@@ -100,18 +103,6 @@ public final class SafeTensorsFile extends TensorFile {
   /** The header's {@code "__metadata__"} strings, in file order; empty if absent. */
   public Map<String, String> metadata() {
     return metadata;
-  }
-
-  private static ByteBuffer readFully(Path path, FileChannel channel, long position, int length)
-      throws IOException {
-    ByteBuffer buffer = ByteBuffer.allocate(length);
-    while (buffer.hasRemaining()) {
-      if (channel.read(buffer, position + buffer.position()) < 0) {
-        throw new SafeTensorsFormatException(path, null, "file is truncated: it ended while "
-            + "reading the header");
-      }
-    }
-    return buffer.flip();
   }
 
   private static String decodeUtf8(Path path, ByteBuffer bytes) throws SafeTensorsFormatException {

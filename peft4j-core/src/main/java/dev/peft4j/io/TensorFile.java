@@ -2,6 +2,7 @@ package dev.peft4j.io;
 
 import dev.peft4j.tensor.MappedFile;
 import dev.peft4j.tensor.Tensor;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -10,6 +11,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -100,6 +102,13 @@ public abstract sealed class TensorFile implements AutoCloseable permits SafeTen
     }
   }
 
+  /** Every tensor's dtype, shape and mapped bytes, by name in the order of {@link #tensors()}. */
+  public final Map<String, TensorData> readAll() {
+    Map<String, TensorData> out = new LinkedHashMap<>();
+    tensors.forEach(t -> out.put(t.name(), read(t.name())));
+    return out;
+  }
+
   /**
    * Tensor {@code name}'s dtype, shape and mapped bytes together; same failures as
    * {@link #data}.
@@ -175,6 +184,21 @@ public abstract sealed class TensorFile implements AutoCloseable permits SafeTen
       throw new IllegalArgumentException(path + ": no tensor named '" + name + "'");
     }
     return t;
+  }
+
+  /**
+   * {@code length} bytes of the file at {@code position}, little-endian, for parsing headers.
+   *
+   * @throws EOFException if the file ends first
+   */
+  static ByteBuffer readFully(FileChannel channel, long position, int length) throws IOException {
+    ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+    while (buffer.hasRemaining()) {
+      if (channel.read(buffer, position + buffer.position()) < 0) {
+        throw new EOFException("the file ends inside the " + length + " bytes at byte " + position + " (truncated?)");
+      }
+    }
+    return buffer.flip();
   }
 
   /** Closes {@code channel} after {@code failure}, which keeps any error of the close as suppressed. */

@@ -1,5 +1,6 @@
 package dev.peft4j.io;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -65,10 +66,10 @@ public final class TorchSaveFile extends TensorFile {
         throw new IllegalArgumentException("data.pkl is " + pickle.size() + " bytes, over the limit of " + MAX_PICKLE_BYTES);
       }
       List<TensorInfo> tensors = new ArrayList<>();
-      StateDictPickle.stateDict(read(channel, pickle.offset(), (int) pickle.size())).forEach((name, t) ->
+      StateDictPickle.stateDict(readFully(channel, pickle.offset(), (int) pickle.size())).forEach((name, t) ->
           tensors.add(place(name, t, entries.get(prefix + "data/" + t.storage().key()))));
       return new TorchSaveFile(path, channel, size, tensors);
-    } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException e) {
+    } catch (IllegalArgumentException | BufferUnderflowException | IndexOutOfBoundsException | EOFException e) {
       closeAfter(channel, e);
       throw new ModelFormatException(path + " is not a state dict written by torch.save: " + e.getMessage(), e);
     } catch (IOException | RuntimeException | Error e) {
@@ -118,13 +119,13 @@ public final class TorchSaveFile extends TensorFile {
   /** The archive's entries by name, from its central directory (zip64 when PyTorch wrote it so). */
   private static Map<String, Entry> readDirectory(FileChannel channel, long size) throws IOException {
     long eocd = findEndOfDirectory(channel, size);
-    ByteBuffer end = read(channel, eocd, 22);
+    ByteBuffer end = readFully(channel, eocd, 22);
     long count = end.getShort(10) & 0xffff;
     long directorySize = end.getInt(12) & UNSET32;
     long directoryOffset = end.getInt(16) & UNSET32;
-    if (eocd >= 20 && read(channel, eocd - 20, 4).getInt(0) == ZIP64_LOCATOR) {
-      long zip64 = read(channel, eocd - 20, 20).getLong(8);
-      ByteBuffer record = read(channel, zip64, 56);
+    if (eocd >= 20 && readFully(channel, eocd - 20, 4).getInt(0) == ZIP64_LOCATOR) {
+      long zip64 = readFully(channel, eocd - 20, 20).getLong(8);
+      ByteBuffer record = readFully(channel, zip64, 56);
       if (record.getInt(0) != ZIP64_EOCD) {
         throw new IllegalArgumentException("its zip64 end-of-directory record is damaged");
       }
@@ -136,7 +137,7 @@ public final class TorchSaveFile extends TensorFile {
         || directorySize > Integer.MAX_VALUE || count > directorySize / 46) {
       throw new IllegalArgumentException("its zip central directory lies outside the file (truncated?)");
     }
-    ByteBuffer directory = read(channel, directoryOffset, (int) directorySize);
+    ByteBuffer directory = readFully(channel, directoryOffset, (int) directorySize);
     Map<String, Entry> entries = new HashMap<>();
     for (long i = 0; i < count; i++) {
       int at = directory.position();
@@ -181,7 +182,7 @@ public final class TorchSaveFile extends TensorFile {
     if (localHeader < 0 || localHeader > size - 30) {
       throw new IllegalArgumentException("its entry " + name + " lies outside the file (truncated?)");
     }
-    ByteBuffer header = read(channel, localHeader, 30);
+    ByteBuffer header = readFully(channel, localHeader, 30);
     if (header.getInt(0) != LOCAL_HEADER) {
       throw new IllegalArgumentException("its entry " + name + " is damaged (no local header at byte " + localHeader + ")");
     }
@@ -192,7 +193,7 @@ public final class TorchSaveFile extends TensorFile {
   private static long findEndOfDirectory(FileChannel channel, long size) throws IOException {
     int tail = (int) Math.min(size, 22 + 0xffff);
     if (tail >= 22) {
-      ByteBuffer end = read(channel, size - tail, tail);
+      ByteBuffer end = readFully(channel, size - tail, tail);
       for (int i = tail - 22; i >= 0; i--) {
         if (end.getInt(i) == EOCD) {
           return size - tail + i;
@@ -203,13 +204,4 @@ public final class TorchSaveFile extends TensorFile {
         + " format is not read) or it is truncated");
   }
 
-  private static ByteBuffer read(FileChannel channel, long position, int length) throws IOException {
-    ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
-    while (buffer.hasRemaining()) {
-      if (channel.read(buffer, position + buffer.position()) < 0) {
-        throw new IllegalArgumentException("it ends inside a record at byte " + position + " (truncated?)");
-      }
-    }
-    return buffer.flip();
-  }
 }

@@ -58,7 +58,7 @@ public abstract sealed class Projection extends Module permits Linear, Conv1D, E
     return Functional.linear(x, m, null);
   }
 
-  /** @param x [..., in] @return [..., out]: the base map plus every active delta */
+  /** @param x [..., in] (token ids [...] for an Embedding) @return [..., out]: the base map plus every active delta */
   public final Tensor forward(Tensor x) {
     Tensor y = baseForward(x);
     for (OutputDelta d : deltas) {

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.peft4j.io.ModelFormatException;
-import dev.peft4j.io.PickledTensors;
 import dev.peft4j.io.PythonJson;
 import dev.peft4j.io.SafeTensorsFile;
 import dev.peft4j.io.SafeTensorsWriter;
 import dev.peft4j.io.TensorData;
-import dev.peft4j.io.TensorInfo;
+import dev.peft4j.io.TensorFile;
+import dev.peft4j.io.TorchSaveFile;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
@@ -86,20 +86,13 @@ public final class AdapterFormat {
     }
     PeftConfig config = PeftMethods.parse(json, configFile.toString());
     Path weights = dir.resolve(WEIGHTS_FILE);
-    if (!Files.exists(weights)) {
-      Path pickled = dir.resolve(PICKLED_WEIGHTS_FILE);
-      if (!Files.exists(pickled)) {
-        throw new ModelFormatException("no " + WEIGHTS_FILE + " (or " + PICKLED_WEIGHTS_FILE + ") in " + dir);
-      }
-      return new Saved(config, PickledTensors.read(pickled), pickled.toString());
+    Path pickled = dir.resolve(PICKLED_WEIGHTS_FILE);
+    if (!Files.exists(weights) && !Files.exists(pickled)) {
+      throw new ModelFormatException("no " + WEIGHTS_FILE + " (or " + PICKLED_WEIGHTS_FILE + ") in " + dir);
     }
-    Map<String, TensorData> tensors = new LinkedHashMap<>();
-    try (SafeTensorsFile file = SafeTensorsFile.open(weights)) {
-      for (TensorInfo info : file.tensors()) {
-        tensors.put(info.name(), file.read(info.name()));
-      }
+    try (TensorFile file = Files.exists(weights) ? SafeTensorsFile.open(weights) : TorchSaveFile.open(pickled)) {
+      return new Saved(config, file.readAll(), file.path().toString());
     }
-    return new Saved(config, tensors, weights.toString());
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.peft4j.io.hub;
 
+import dev.peft4j.io.ModelWeights;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -99,7 +100,7 @@ public final class HubDownloader {
     List<String> files = ModelFiles.select(info.files());
     if (files.isEmpty()) {
       throw new HubException(repo.repoId() + " at " + info.sha() + " has none of the files peft4j uses "
-          + ModelFiles.METADATA + " + " + ModelFiles.ADAPTER_WEIGHTS + " + one of " + ModelFiles.MODEL_WEIGHTS);
+          + ModelFiles.METADATA + " + " + ModelFiles.ADAPTER_WEIGHTS + " + one of " + ModelWeights.WEIGHT_FILES);
     }
     for (String file : files) {
       Path local = fetch(repo, info.sha(), file);

@@ -22,12 +22,6 @@ final class ModelFiles {
       "adapter_config.json");
   /** An adapter's weights: the safetensors file, else the pickle PEFT wrote before 0.6 or when asked to. */
   static final List<String> ADAPTER_WEIGHTS = List.of("adapter_model.safetensors", "adapter_model.bin");
-  /**
-   * A model's weights, the first the repo has: safetensors, single or sharded, else the same as
-   * {@code torch.save} files (checkpoints saved before safetensors), as {@link ModelWeights} reads them.
-   */
-  static final List<String> MODEL_WEIGHTS = List.of(ModelWeights.SINGLE_FILE, ModelWeights.INDEX_FILE,
-      ModelWeights.PICKLED_FILE, ModelWeights.PICKLED_INDEX_FILE);
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -42,7 +36,8 @@ final class ModelFiles {
       }
     }
     ADAPTER_WEIGHTS.stream().filter(available::contains).findFirst().ifPresent(wanted::add);
-    MODEL_WEIGHTS.stream().filter(available::contains).findFirst().ifPresent(wanted::add);
+    // a model's weights: the first the repo has, in the order ModelWeights looks for them
+    ModelWeights.WEIGHT_FILES.stream().filter(available::contains).findFirst().ifPresent(wanted::add);
     return wanted;
   }
 

@@ -31,29 +31,42 @@ import java.util.Map;
  */
 final class GatheredLoraDelta extends Module implements OutputDelta {
   private final LoraDelta[] rowDeltas; // per row; null where the row's adapter does not adapt this projection
-  private final Tensor rowScale; // [B, 1, 1]: each row's α/r
-  private final Tensor zeroA; // [r, in]
-  private final Tensor zeroB; // [out, r]
   private final int rank; // the largest rank among the rows
   private final LoraDelta any;
   private final List<LoraDelta> distinct; // the adapters' deltas here, in the order of their columns
   private final Tensor columnScale; // [B, Σr]: row b's α/r on its adapter's rank columns, 0 elsewhere
+  private Stacking stacking; // the batched form's constants, made when it first runs (decoding steps never do)
+
+  /** What the batched form pads with and scales by: rowScale [B, 1, 1] each row's α/r, zeroA [r, in], zeroB [out, r]. */
+  private record Stacking(Tensor rowScale, Tensor zeroA, Tensor zeroB) {
+    void close() {
+      rowScale.close();
+      zeroA.close();
+      zeroB.close();
+    }
+  }
 
   /** @param rowDeltas one entry per batch row, null for rows without LoRA here; at least one non-null */
   GatheredLoraDelta(List<LoraDelta> rowDeltas) {
     this.rowDeltas = rowDeltas.toArray(new LoraDelta[0]);
     this.any = rowDeltas.stream().filter(d -> d != null).findFirst().orElseThrow();
     this.rank = rowDeltas.stream().filter(d -> d != null).mapToInt(LoraDelta::rank).max().orElseThrow();
-    var dtype = any.loraA().value().dtype();
-    float[] scales = new float[this.rowDeltas.length];
-    for (int row = 0; row < scales.length; row++) {
-      scales[row] = this.rowDeltas[row] == null ? 0f : (float) this.rowDeltas[row].scaling();
-    }
-    this.rowScale = Tensor.of(scales, scales.length, 1, 1).to(dtype).retain();
-    this.zeroA = Tensor.zeros(dtype, rank, any.host().inFeatures()).retain();
-    this.zeroB = Tensor.zeros(dtype, any.host().outFeatures(), rank).retain();
     this.distinct = rowDeltas.stream().filter(d -> d != null).distinct().toList();
-    this.columnScale = columnScale(this.rowDeltas, distinct).to(dtype).retain();
+    this.columnScale = columnScale(this.rowDeltas, distinct).to(any.loraA().value().dtype()).retain();
+  }
+
+  private Stacking stacking() {
+    if (stacking == null) {
+      var dtype = any.loraA().value().dtype();
+      float[] scales = new float[rowDeltas.length];
+      for (int row = 0; row < scales.length; row++) {
+        scales[row] = rowDeltas[row] == null ? 0f : (float) rowDeltas[row].scaling();
+      }
+      stacking = new Stacking(Tensor.of(scales, scales.length, 1, 1).to(dtype).retain(),
+          Tensor.zeros(dtype, rank, any.host().inFeatures()).retain(),
+          Tensor.zeros(dtype, any.host().outFeatures(), rank).retain());
+    }
+    return stacking;
   }
 
   /** S [B, Σr]: for each row, its adapter's α/r on that adapter's columns of the side-by-side matrices. */
@@ -91,16 +104,18 @@ final class GatheredLoraDelta extends Module implements OutputDelta {
     if (x.numel() / (any.host().takesIds() ? 1 : x.size(-1)) == batch) {
       return sideBySide(x);
     }
+    Stacking k = stacking();
     Map<LoraDelta, Tensor[]> padded = new IdentityHashMap<>();
     Tensor[] a = new Tensor[rowDeltas.length];
     Tensor[] b = new Tensor[rowDeltas.length];
     for (int row = 0; row < rowDeltas.length; row++) {
-      Tensor[] ab = rowDeltas[row] == null ? new Tensor[] {zeroA, zeroB} : padded.computeIfAbsent(rowDeltas[row], this::padToRank);
+      Tensor[] ab = rowDeltas[row] == null ? new Tensor[] {k.zeroA(), k.zeroB()}
+          : padded.computeIfAbsent(rowDeltas[row], d -> padToRank(d, k));
       a[row] = ab[0];
       b[row] = ab[1];
     }
     Tensor stackedA = Tensor.stack(0, a); // [B, r, in]
-    Tensor down = (any.host().takesIds() ? lookUp(x, stackedA) : project(x, stackedA)).mul(rowScale); // [B, T, r]
+    Tensor down = (any.host().takesIds() ? lookUp(x, stackedA) : project(x, stackedA)).mul(k.rowScale()); // [B, T, r]
     Tensor up = down.matmul(Tensor.stack(0, b).transpose(1, 2));                                      // [B, T, out]
     long[] shape = any.host().takesIds() ? Arrays.copyOf(x.shape(), x.dim() + 1) : x.shape();
     shape[shape.length - 1] = up.size(-1);
@@ -132,21 +147,21 @@ final class GatheredLoraDelta extends Module implements OutputDelta {
   }
 
   /** {A, B} of {@code d}, zero-padded to {@link #rank}. */
-  private Tensor[] padToRank(LoraDelta d) {
+  private Tensor[] padToRank(LoraDelta d, Stacking k) {
     Tensor a = d.loraA().value();
     Tensor b = d.loraB().value();
     int missing = rank - d.rank();
     if (missing == 0) {
       return new Tensor[] {a, b};
     }
-    return new Tensor[] {Tensor.cat(0, a, zeroA.narrow(0, 0, missing)), Tensor.cat(1, b, zeroB.narrow(1, 0, missing))};
+    return new Tensor[] {Tensor.cat(0, a, k.zeroA().narrow(0, 0, missing)), Tensor.cat(1, b, k.zeroB().narrow(1, 0, missing))};
   }
 
   /** Frees the constant tensors. */
   void release() {
-    rowScale.close();
     columnScale.close();
-    zeroA.close();
-    zeroB.close();
+    if (stacking != null) {
+      stacking.close();
+    }
   }
 }

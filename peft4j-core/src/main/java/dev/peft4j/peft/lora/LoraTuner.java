@@ -2,11 +2,11 @@ package dev.peft4j.peft.lora;
 
 import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Embedding;
-import dev.peft4j.nn.InputEmbeddingSite;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.HookSites;
 import dev.peft4j.peft.ModuleSelector;
 import dev.peft4j.peft.TargetMatcher;
 import java.util.ArrayList;
@@ -87,82 +87,67 @@ public final class LoraTuner {
           : "every module matched by target_modules=" + resolved.targetModules().toJson()
               + " is excluded by exclude_modules=" + resolved.excludeModules().toJson());
     }
-    Map<String, Embedding> tokenTables = tokenTables(model, resolved, targets.keySet(), adapterName);
+    Map<String, TokenRows> tokenRows = tokenRows(model, resolved, targets.keySet(), adapterName);
     LoraConfig applied = anyTransposed && !resolved.fanInFanOut() ? resolved.withFanInFanOut(true) : resolved;
     Map<String, LoraDelta> deltas = new LinkedHashMap<>();
     targets.forEach((name, projection) -> deltas.put(name, projection.attachDelta(adapterName, new LoraDelta(
         projection, applied.rankFor(name), applied.scalingFor(name), applied.loraDropout(), applied.init(),
         applied.useDora(), control))));
     Map<String, TrainableTokensDelta> tokens = new LinkedHashMap<>();
-    tokenTables.forEach((name, table) -> tokens.put(name, table.attachDelta(adapterName,
-        new TrainableTokensDelta(table, tokenIds(applied.trainableTokens(), name), control))));
+    tokenRows.forEach((name, r) -> tokens.put(name, r.table().attachDelta(adapterName,
+        new TrainableTokensDelta(r.table(), r.ids(), control))));
     return new Injection(applied, deltas, tokens);
   }
 
+  /** An embedding and the token ids of its rows that train in full. */
+  private record TokenRows(Embedding table, List<Integer> ids) {}
+
   /**
-   * The embeddings {@code trainable_token_indices} names, by path, each checked: the model's input
-   * embedding for a list, else each key's single match; not also a LoRA target, every id inside
-   * the table.
+   * The embeddings {@code trainable_token_indices} names, by path, with their ids, each checked:
+   * the model's input embedding for a list, else each key's single match; not also a LoRA target,
+   * every id inside the table.
    */
-  private static Map<String, Embedding> tokenTables(PretrainedModel model, LoraConfig config, Set<String> loraTargets,
+  private static Map<String, TokenRows> tokenRows(PretrainedModel model, LoraConfig config, Set<String> loraTargets,
       String adapterName) {
     TrainableTokens tokens = config.trainableTokens();
-    Map<String, Embedding> tables = new LinkedHashMap<>();
+    Map<String, TokenRows> rows = new LinkedHashMap<>();
     if (tokens == null) {
-      return tables;
+      return rows;
     }
     Map<String, Module> modules = model.namedModules();
     if (tokens.indices() != null) {
-      Embedding input = inputEmbedding(model);
+      Embedding input = HookSites.of(model).requireInput(model, "trainable_token_indices").wordEmbeddings();
       modules.forEach((name, m) -> {
         if (m == input) {
-          tables.put(name, input);
+          rows.put(name, new TokenRows(input, tokens.indices()));
         }
       });
     } else {
-      for (String key : tokens.byModule().keySet()) {
+      tokens.byModule().forEach((key, ids) -> {
         List<String> matches = modules.keySet().stream()
             .filter(name -> TargetMatcher.matches(new ModuleSelector.Names(List.of(key)), name)).toList();
         if (matches.size() != 1 || !(modules.get(matches.get(0)) instanceof Embedding table)) {
           throw new IllegalArgumentException("trainable_token_indices names '" + key + "', which matches "
               + (matches.isEmpty() ? "no module" : matches) + "; it must name one embedding of " + model.architecture());
         }
-        tables.put(matches.get(0), table);
-      }
+        rows.put(matches.get(0), new TokenRows(table, ids));
+      });
     }
-    tables.forEach((name, table) -> {
+    rows.forEach((name, r) -> {
       if (loraTargets.contains(name)) {
         throw new IllegalArgumentException("'" + name + "' is both a LoRA target and in trainable_token_indices");
       }
-      if (table.children().containsKey(adapterName)) {
+      if (r.table().children().containsKey(adapterName)) {
         throw new IllegalStateException("module '" + name + "' already has an adapter named '" + adapterName + "'");
       }
-      for (int id : tokenIds(tokens, name)) {
-        if (id >= table.numEmbeddings()) {
+      for (int id : r.ids()) {
+        if (id >= r.table().numEmbeddings()) {
           throw new IllegalArgumentException("trainable_token_indices for '" + name + "' has token id " + id
-              + ", outside its table of " + table.numEmbeddings() + " rows");
+              + ", outside its table of " + r.table().numEmbeddings() + " rows");
         }
       }
     });
-    return tables;
-  }
-
-  /** The token ids {@code tokens} gives the embedding at {@code path}. */
-  private static List<Integer> tokenIds(TrainableTokens tokens, String path) {
-    if (tokens.indices() != null) {
-      return tokens.indices();
-    }
-    return tokens.byModule().entrySet().stream()
-        .filter(e -> TargetMatcher.matches(new ModuleSelector.Names(List.of(e.getKey())), path))
-        .map(Map.Entry::getValue).findFirst().orElseThrow();
-  }
-
-  /** The model's input word embedding (its {@link InputEmbeddingSite}'s table). */
-  private static Embedding inputEmbedding(PretrainedModel model) {
-    return model.namedModules().values().stream().filter(InputEmbeddingSite.Owner.class::isInstance)
-        .map(m -> ((InputEmbeddingSite.Owner) m).inputEmbeddingSite().wordEmbeddings()).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException(model.architecture() + " has no input embedding for"
-            + " trainable_token_indices"));
+    return rows;
   }
 
   private static boolean isTarget(LoraConfig config, PretrainedModel model, String name, Module module) {

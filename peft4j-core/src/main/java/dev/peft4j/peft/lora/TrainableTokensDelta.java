@@ -67,11 +67,17 @@ final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelt
   @Override
   public Tensor apply(Tensor ids) {
     return control.forRows(ids, rows -> {
-      Tensor d = delta.value();
-      Tensor table = Tensor.cat(0, d.sub(original.to(d.dtype())), Tensor.zeros(d.dtype(), 1, d.size(1)));
+      Tensor change = rowChange();
+      Tensor table = Tensor.cat(0, change, Tensor.zeros(change.dtype(), 1, change.size(1)));
       Tensor slot = slots.indexSelect(0, rows.reshape(-1)).view(rows.shape());
       return Functional.embedding(table, slot).to(original.dtype());
     });
+  }
+
+  /** D − W[idx] [n, dim], in D's dtype: the change to the table's trained rows. */
+  private Tensor rowChange() {
+    Tensor d = delta.value();
+    return d.sub(original.to(d.dtype()));
   }
 
   /**
@@ -86,8 +92,8 @@ final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelt
       throw new IllegalStateException("trainable tokens on a table tied to the output head cannot run per row;"
           + " activate the adapter for the whole batch");
     }
-    Tensor d = delta.value();
-    Tensor change = Functional.linear(hidden.to(d.dtype()), d.sub(original.to(d.dtype())), null); // [..., n]
+    Tensor rows = rowChange();
+    Tensor change = Functional.linear(hidden.to(rows.dtype()), rows, null); // [..., n]
     return logits.indexAdd(-1, index, change.to(logits.dtype()));
   }
 

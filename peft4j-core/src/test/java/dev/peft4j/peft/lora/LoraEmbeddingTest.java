@@ -172,19 +172,33 @@ class LoraEmbeddingTest {
   }
 
 
+  /**
+   * On a bf16 table the change is computed in float32 and comes back in bf16, whole-batch and per row
+   * (where the ids' dtype must not leak into the change: int64 would truncate it to zero).
+   */
   @Test
-  void aBf16TableKeepsItsDtype() throws Exception {
+  void aBf16TableGetsTheChangeInItsDtypeWholeBatchAndPerRow() throws Exception {
     PretrainedModel model = AutoModel.load(TinyCheckpoint.llama().writeTo(dir.resolve("bf16")),
         LoadOptions.defaults().withDType(DType.BF16));
     PeftModel peft = Peft.wrap(model, embedAndQuery().init(LoraConfig.LoraInit.RANDOM).build());
     Embedding table = (Embedding) ((LoraAdapter) peft.adapter()).deltas().get(EMBED).host();
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      assertThat(table.forward(Tensor.ofLongs(IDS, 2, 4)).dtype()).isEqualTo(DType.BF16);
+      Tensor ids = Tensor.ofLongs(IDS, 2, 4);
+      Tensor base = table.forwardWithoutDeltas(ids);
+      Tensor adapted = table.forward(ids);
+      assertThat(adapted.dtype()).isEqualTo(DType.BF16);
+      assertThat(adapted.sub(base).abs().max().item()).as("the change").isGreaterThan(0.1);
+      Tensor mixed;
       try (PeftModel.MixedBatch m = peft.perRowAdapters(List.of("default", PeftModel.BASE))) {
-        assertThat(table.forward(Tensor.ofLongs(IDS, 2, 4)).dtype()).as("per row").isEqualTo(DType.BF16);
+        mixed = table.forward(ids);
       }
+      assertThat(mixed.dtype()).isEqualTo(DType.BF16);
+      assertThat(mixed.select(0, 0).sub(adapted.select(0, 0)).abs().max().item()).as("the adapter's row")
+          .isLessThanOrEqualTo(1e-2 * adapted.abs().max().item());
+      assertThat(mixed.select(0, 1).sub(base.select(0, 1)).abs().max().item()).as("the base row").isZero();
     }
   }
+
 
   /** Every LoRA matrix of the active adapter drawn again, N(0, 0.3²), so that none is zero. */
   private static void randomize(PeftModel peft) {
