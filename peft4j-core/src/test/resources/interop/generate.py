@@ -31,7 +31,7 @@ import shutil
 import sys
 
 import torch
-from peft import (AdaptionPromptConfig, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
+from peft import (AdaptionPromptConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
                   get_peft_model)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertForSequenceClassification, GPT2Config, GPT2LMHeadModel, LlamaConfig,
@@ -123,6 +123,13 @@ ADAPTERS = {
                                             trainable_token_indices=[3, 7, 9], lora_dropout=0.0)),
     "qwen3-lora": ("qwen3", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                                        lora_dropout=0.0)),
+    # (IA)³ with PEFT's default modules: learned vectors rescale k_proj's and v_proj's outputs and down_proj's input
+    "llama-ia3": ("llama", IA3Config(task_type="CAUSAL_LM")),
+    # GPT-2: c_attn's output (its bias too) and mlp.c_proj's input rescaled; Conv1D weights stored [in, out]
+    "gpt2-ia3": ("gpt2", IA3Config(task_type="CAUSAL_LM")),
+    # BERT: the feed-forward entry "output.dense" matches both attention.output.dense and output.dense (PEFT
+    # matches feedforward_modules by plain suffix), so both have their input rescaled; the head is modules_to_save
+    "bert-ia3": ("bert", IA3Config(task_type="SEQ_CLS")),
     "gpt2-prefix": ("gpt2", PrefixTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=3)),
     # prompt learning on a classifier: the head is saved as base_model.classifier.* (no tuner wrapper),
     # and BERT's pooler reads the first position, a virtual token for prompt tuning and P-tuning

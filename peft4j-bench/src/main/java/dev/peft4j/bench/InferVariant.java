@@ -6,6 +6,7 @@ import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.PeftModel;
 import dev.peft4j.peft.TaskType;
 import dev.peft4j.peft.bottleneck.BottleneckConfig;
+import dev.peft4j.peft.ia3.Ia3Config;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
@@ -68,6 +69,7 @@ public record InferVariant(String name, String reference, int minBatch, Setup se
           new Target("Mixed batch of 4 LoRAs (issue 7)", 0.80, false)),
       method("dora", LoraConfig.builder().r(8).loraAlpha(16).taskType(TaskType.CAUSAL_LM)
           .init(LoraConfig.LoraInit.RANDOM).useDora(true).build()),
+      method("ia3", Ia3Config.builder().taskType(TaskType.CAUSAL_LM).initIa3Weights(false).build()),
       method("prefix", PrefixTuningConfig.builder().numVirtualTokens(20).taskType(TaskType.CAUSAL_LM).build()),
       new InferVariant("llama-adapter", null, 1, (model, batch) -> attach(model, LlamaAdapterConfig.builder().adapterLen(10)
           .adapterLayers(model.config().numLayers()).taskType(TaskType.CAUSAL_LM).build()), null),

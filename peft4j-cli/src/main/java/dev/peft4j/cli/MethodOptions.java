@@ -1,10 +1,12 @@
 package dev.peft4j.cli;
 
 import dev.peft4j.data.EncodedExample;
+import dev.peft4j.peft.ModuleSelector;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.TaskType;
 import dev.peft4j.peft.bottleneck.BottleneckConfig;
 import dev.peft4j.peft.bottleneck.BottleneckSpec;
+import dev.peft4j.peft.ia3.Ia3Config;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.TrainableTokens;
@@ -22,7 +24,7 @@ import picocli.CommandLine.Option;
 
 /** {@code --method} and each method's hyperparameters, turned into a {@link PeftConfig}. */
 final class MethodOptions {
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, ia3, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
           + " llama-adapter, mam (prefix + scaled parallel adapter); or full (full fine-tuning: every weight trains, no"
           + " adapter; saves the whole model, use a low --lr such as 2e-4).")
   String method;
@@ -48,6 +50,11 @@ final class MethodOptions {
   @Option(names = "--target", split = ",", paramLabel = "MODULE",
       description = "Modules to adapt: names or suffixes (comma-separated), or all-linear; default per architecture.")
   List<String> targets;
+
+  @Option(names = "--feedforward", split = ",", paramLabel = "MODULE",
+      description = "ia3: targets whose input is rescaled rather than their output (name suffixes, comma-separated);"
+          + " default per architecture (llama: down_proj).")
+  List<String> feedforward;
 
   @Option(names = "--reduction-factor", paramLabel = "R",
       description = "Bottleneck adapters: bottleneck m = hidden size / R (default 16).")
@@ -111,7 +118,7 @@ final class MethodOptions {
   }
 
   /** Names {@code --method} accepts. */
-  static final String AVAILABLE = "lora, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
+  static final String AVAILABLE = "lora, ia3, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
       + " prefix, llama-adapter, mam, full";
 
   /** {@code --method full}: no adapter; every weight of the model trains. */
@@ -137,6 +144,8 @@ final class MethodOptions {
     switch (method) {
       case "lora":
         return lora(task, modulesToSave, base);
+      case "ia3":
+        return ia3(task, modulesToSave, base);
       case "houlsby":
         return bottleneck(BottleneckSpec.houlsby(), task, modulesToSave, base);
       case "pfeiffer":
@@ -223,18 +232,29 @@ final class MethodOptions {
 
   private LoraConfig lora(TaskType task, List<String> modulesToSave, String base) {
     LoraConfig.Builder b = LoraConfig.builder().r(rank).loraAlpha(alpha).loraDropout(loraDropout).useDora(dora)
-        .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base);
-    if (targets != null && !targets.isEmpty()) {
-      if (targets.size() == 1 && targets.get(0).equals("all-linear")) {
-        b.allLinear();
-      } else {
-        b.targetModules(targets.toArray(new String[0]));
-      }
-    }
+        .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base).targetModules(targetSelector());
     if (trainableTokens != null) {
       b.trainableTokens(TrainableTokens.of(trainableTokens));
     }
     return b.build();
+  }
+
+  private Ia3Config ia3(TaskType task, List<String> modulesToSave, String base) {
+    Ia3Config.Builder b = Ia3Config.builder().targetModules(targetSelector()).taskType(task)
+        .modulesToSave(modulesToSave).baseModelNameOrPath(base);
+    if (feedforward != null && !feedforward.isEmpty()) {
+      b.feedforwardModules(feedforward.toArray(new String[0]));
+    }
+    return b.build();
+  }
+
+  /** {@code --target} as a module selector: names, all-linear, or null for the architecture's default. */
+  private ModuleSelector targetSelector() {
+    if (targets == null || targets.isEmpty()) {
+      return null;
+    }
+    return targets.size() == 1 && targets.get(0).equals("all-linear")
+        ? new ModuleSelector.AllLinear() : new ModuleSelector.Names(targets);
   }
 
   private BottleneckConfig bottleneck(BottleneckSpec.Builder spec, TaskType task, List<String> modulesToSave, String base) {

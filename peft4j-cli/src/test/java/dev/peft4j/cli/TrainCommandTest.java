@@ -102,11 +102,27 @@ class TrainCommandTest {
     mergedGivesTheAdaptersLogits(trainsAndLowersTheLoss("embedding", "--target", "embed_tokens,q_proj,lm_head"));
   }
 
+  @Test
+  void ia3TrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
+    // (IA)³ only rescales the tiny random model's near-zero activations (here the logits too, through lm_head), so
+    // 20 steps move the loss less than the other methods' (0.88x measured)
+    Path out = trainsAndLowersTheLoss(0.9, "ia3", "--method", "ia3", "--lr", "0.3", "--target",
+        "k_proj,v_proj,down_proj,lm_head");
+    assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"peft_type\": \"IA3\"")
+        .contains("\"feedforward_modules\": [\n    \"down_proj\"\n  ]");
+    mergedGivesTheAdaptersLogits(out);
+  }
+
   /** Trains into {@code dir/name} with {@code extra} options and checks the held-out loss fell below 0.7x. */
   private Path trainsAndLowersTheLoss(String name, String... extra) {
+    return trainsAndLowersTheLoss(0.7, name, extra);
+  }
+
+  /** Trains into {@code dir/name} with {@code extra} options and checks the held-out loss fell below {@code ratio}x. */
+  private Path trainsAndLowersTheLoss(double ratio, String name, String... extra) {
     Path out = dir.resolve(name);
     assertThat(cli.run(train(out, extra))).as(cli.err()).isZero();
-    assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(0.7 * loss(cli.out(), "before training"));
+    assertThat(loss(cli.out(), "after training")).as(cli.out()).isLessThan(ratio * loss(cli.out(), "before training"));
     return out;
   }
 

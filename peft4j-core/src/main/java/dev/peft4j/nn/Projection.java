@@ -10,7 +10,7 @@ import java.util.List;
  * A linear map with a weight and an optional bias — {@link Linear} ([out, in] storage), GPT-2's
  * {@link Conv1D} ([in, out] storage), or an {@link Embedding}, the linear map of one-hot token ids
  * ([in = vocabulary, out = dim] storage, its input given as the ids) — whose output is a hook site:
- * attached {@link OutputDelta}s are added to it. Merging methods change {@link #weight()} in place
+ * attached {@link OutputDelta}s change it (and may rescale its input). Merging methods change {@link #weight()} in place
  * in its own storage layout ({@link #weightTransposed()}).
  */
 public abstract sealed class Projection extends Module permits Linear, Conv1D, Embedding {
@@ -58,12 +58,22 @@ public abstract sealed class Projection extends Module permits Linear, Conv1D, E
     return Functional.linear(x, m, null);
   }
 
-  /** @param x [..., in] (token ids [...] for an Embedding) @return [..., out]: the base map plus every active delta */
+  /**
+   * @param x [..., in] (token ids [...] for an Embedding)
+   * @return [..., out]: the base map of the input as the active deltas rescale it, then each active
+   *     delta's change to the output
+   */
   public final Tensor forward(Tensor x) {
-    Tensor y = baseForward(x);
+    Tensor in = x;
     for (OutputDelta d : deltas) {
       if (d.active()) {
-        y = d.addTo(y, x);
+        in = d.rescaleInput(in);
+      }
+    }
+    Tensor y = baseForward(in);
+    for (OutputDelta d : deltas) {
+      if (d.active()) {
+        y = d.applyTo(y, x);
       }
     }
     return y;

@@ -2,11 +2,21 @@ package dev.peft4j.peft;
 
 import dev.peft4j.io.TensorData;
 import dev.peft4j.nn.Parameter;
+import dev.peft4j.tensor.DType;
 import java.io.IOException;
 import java.util.Map;
 
 /** One PEFT method injected into a model under a name: its parameters, file form and merge. */
 public interface Adapter {
+
+  /**
+   * The dtype of the tensors a method trains on a model of dtype {@code model}: float32 on a
+   * bf16/f16 model, as PEFT's default {@code autocast_adapter_dtype=True} keeps them (stable
+   * training), else the model's.
+   */
+  static DType trainedDType(DType model) {
+    return model == DType.BF16 || model == DType.F16 ? DType.F32 : model;
+  }
 
   PeftConfig config();
 

@@ -5,6 +5,9 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.peft.bottleneck.BottleneckAdapter;
 import dev.peft4j.peft.bottleneck.BottleneckConfig;
 import dev.peft4j.peft.bottleneck.BottleneckConfigJson;
+import dev.peft4j.peft.ia3.Ia3Adapter;
+import dev.peft4j.peft.ia3.Ia3Config;
+import dev.peft4j.peft.ia3.Ia3ConfigJson;
 import dev.peft4j.peft.llamaadapter.LlamaAdapter;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfigJson;
@@ -34,6 +37,9 @@ final class PeftMethods {
     String base = baseName(config, model);
     if (config instanceof LoraConfig) {
       return LoraAdapter.attach(model, ((LoraConfig) config).withBaseModel(base), name, control);
+    }
+    if (config instanceof Ia3Config) {
+      return Ia3Adapter.attach(model, ((Ia3Config) config).withBaseModel(base), name, control);
     }
     if (config instanceof BottleneckConfig) {
       return BottleneckAdapter.attach(model, ((BottleneckConfig) config).withBaseModel(base), name, control);
@@ -80,6 +86,9 @@ final class PeftMethods {
     if ("LORA".equals(type)) {
       return LoraConfigJson.parse(json, source);
     }
+    if (Ia3Config.PEFT_TYPE.equals(type)) {
+      return Ia3ConfigJson.parse(json, source);
+    }
     if (BottleneckConfig.PEFT_TYPE.equals(type)) {
       return BottleneckConfigJson.parse(json, source);
     }
@@ -99,7 +108,7 @@ final class PeftMethods {
       return parseUnion(json, (String) type, source);
     }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
-        + "' is not supported (supported: LORA, " + BottleneckConfig.PEFT_TYPE
+        + "' is not supported (supported: LORA, " + Ia3Config.PEFT_TYPE + ", " + BottleneckConfig.PEFT_TYPE
         + ", PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT, MAM, UNION)"));
   }
 

@@ -91,7 +91,7 @@ class LoraTest {
     });
     assertThat(LoraDeltas.first(peft).scaling()).isEqualTo(16.0 / 4);
     float[][] expected = ReferenceModel.of(checkpoint.configMap(), weights).logits(toInts(IDS));
-    float[] recorded; // while autograd records, LoRA scales on the rank side (LoraDelta.addTo)
+    float[] recorded; // while autograd records, LoRA scales on the rank side (LoraDelta.applyTo)
     try (Scope scope = Scope.open()) {
       recorded = peft.causalLm().forward(Tensor.ofLongs(IDS, 1, IDS.length), null, null).detach().toFloatArray();
     }

@@ -91,11 +91,16 @@ final class GatheredLoraDelta extends Module implements OutputDelta {
     return true;
   }
 
+  /** The output plus {@link #apply}'s change. */
+  @Override
+  public Tensor applyTo(Tensor output, Tensor input) {
+    return output.add(apply(input));
+  }
+
   /**
    * @param x [B, ..., in] with B the mixed batch's rows
    * @return [B, ..., out]
    */
-  @Override
   public Tensor apply(Tensor x) {
     long batch = x.size(0);
     if (batch != rowDeltas.length) {

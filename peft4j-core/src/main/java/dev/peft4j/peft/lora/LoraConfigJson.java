@@ -43,10 +43,10 @@ public final class LoraConfigJson {
           .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
           .inferenceMode(ConfigJson.bool(json, "inference_mode", false));
       if (json.get("target_modules") != null) {
-        b.targetModules(selector(json.get("target_modules")));
+        b.targetModules(ModuleSelector.fromJson(json.get("target_modules")));
       }
       if (json.get("exclude_modules") != null) {
-        b.excludeModules(selector(json.get("exclude_modules")));
+        b.excludeModules(ModuleSelector.fromJson(json.get("exclude_modules")));
       }
       b.modulesToSave(ConfigJson.strings(json, "modules_to_save"));
       Object layers = json.get("layers_to_transform");
@@ -83,14 +83,6 @@ public final class LoraConfigJson {
       return LoraConfig.LoraInit.GAUSSIAN;
     }
     throw new IllegalArgumentException("init_lora_weights=" + value + " is not supported (true, false, \"gaussian\")");
-  }
-
-  private static ModuleSelector selector(Object value) {
-    if (value instanceof List) {
-      return new ModuleSelector.Names(strings(value).stream().sorted().toList());
-    }
-    String s = (String) value;
-    return s.equals("all-linear") ? new ModuleSelector.AllLinear() : new ModuleSelector.Regex(s);
   }
 
   private static List<Integer> tokenIds(List<?> ids) {

@@ -4,6 +4,7 @@ import dev.peft4j.nn.Module;
 import dev.peft4j.nn.OutputDelta;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
+import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
@@ -49,7 +50,10 @@ public final class LoraDelta extends Module implements OutputDelta {
     this.loraA = parameter(parameterName('A'), rank, host.inFeatures());
     this.loraB = parameter(parameterName('B'), host.outFeatures(), rank);
     this.magnitude = dora ? parameter("lora_magnitude_vector", host.outFeatures()) : null;
-    DType dtype = adapterDType(host.weight().value().dtype());
+    // float32 on a bf16/f16 model: the input is cast to it and the update added back in the model's dtype. On
+    // CPUs with AMX this is also the faster path: skinny bf16 matmuls between the bf16 base projections cost
+    // several times their f32 equivalents (docs/PERFORMANCE.md)
+    DType dtype = Adapter.trainedDType(host.weight().value().dtype());
     try (Engine.GradGuard g = Engine.noGrad()) {
       Tensor[] ab = host.takesIds() ? initEmbedding(init, rank, host) : initLinear(init, rank, host);
       loraA.set(ab[0].to(dtype));
@@ -58,17 +62,6 @@ public final class LoraDelta extends Module implements OutputDelta {
         magnitude.set(adaptedNorms().to(dtype)); // m = ‖W + ΔW‖: W' = W + ΔW at the start, as PEFT
       }
     }
-  }
-
-  /**
-   * The dtype of the LoRA matrices: float32 on a bf16/f16 model, as PEFT's default
-   * {@code autocast_adapter_dtype=True} keeps them (stable training), else the model's. The input
-   * is cast to it and the update is added back in the model's dtype. On CPUs with AMX this is also
-   * the faster path: skinny bf16 matmuls between the bf16 base projections cost several times
-   * their f32 equivalents (docs/PERFORMANCE.md).
-   */
-  static DType adapterDType(DType model) {
-    return model == DType.BF16 || model == DType.F16 ? DType.F32 : model;
   }
 
   /** A and B of a linear layer, float32: A Kaiming-uniform or N(0, 1/r), B zero unless {@code RANDOM}. */
@@ -158,12 +151,11 @@ public final class LoraDelta extends Module implements OutputDelta {
   /**
    * @param x [..., in]
    * @return (α/r) · B A dropout(x), [..., out]
-   * @throws UnsupportedOperationException for DoRA, whose change depends on the output too ({@link #addTo})
+   * @throws UnsupportedOperationException for DoRA, whose change depends on the output too ({@link #applyTo})
    */
-  @Override
   public Tensor apply(Tensor x) {
     if (magnitude != null) {
-      throw new UnsupportedOperationException("a DoRA change depends on the projection's output; use addTo");
+      throw new UnsupportedOperationException("a DoRA change depends on the projection's output; use applyTo");
     }
     return control.forRows(x, rows -> scaled(rows).to(outputDType(x)));
   }
@@ -176,7 +168,7 @@ public final class LoraDelta extends Module implements OutputDelta {
    * by the scale, so the scale goes on the rank side instead, [..., r].
    */
   @Override
-  public Tensor addTo(Tensor y, Tensor x) {
+  public Tensor applyTo(Tensor y, Tensor x) {
     if (control.rows() != null) {
       return y.add(apply(x));
     }
@@ -298,7 +290,7 @@ public final class LoraDelta extends Module implements OutputDelta {
     }
   }
 
-  /** {@code x} in the dtype of the LoRA matrices ({@link #adapterDType}). */
+  /** {@code x} in the dtype of the LoRA matrices ({@link Adapter#trainedDType}). */
   private Tensor asAdapterDType(Tensor x) {
     DType dtype = loraA.value().dtype();
     return x.dtype() == dtype ? x : x.to(dtype);

@@ -8,14 +8,13 @@ import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.HookSites;
 import dev.peft4j.peft.ModuleSelector;
+import dev.peft4j.peft.ProjectionTargets;
 import dev.peft4j.peft.TargetMatcher;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Injects LoRA into a model: finds the targeted projections, checks everything, and only then
@@ -30,8 +29,6 @@ public final class LoraTuner {
       "qwen3", List.of("q_proj", "v_proj"),
       "gpt2", List.of("c_attn"),
       "bert", List.of("query", "value"));
-  /** Output heads "all-linear" leaves out, as PEFT does. */
-  private static final List<String> OUTPUT_HEADS = List.of("lm_head", "classifier", "score");
 
   private LoraTuner() {}
 
@@ -52,41 +49,10 @@ public final class LoraTuner {
    */
   public static Injection inject(PretrainedModel model, LoraConfig config, String adapterName, AdapterControl control) {
     LoraConfig resolved = config.targetModules() != null ? config : config.withTargetModules(defaultTargets(model));
-    Map<String, Module> modules = model.namedModules();
-    Map<String, Projection> targets = new LinkedHashMap<>();
-    List<String> excluded = new ArrayList<>();
-    boolean anyTransposed = false;
-    for (Map.Entry<String, Module> e : modules.entrySet()) {
-      String name = e.getKey();
-      if (name.isEmpty() || !isTarget(resolved, model, name, e.getValue())) {
-        continue;
-      }
-      if (resolved.excludeModules() != null && TargetMatcher.matches(resolved.excludeModules(), name)) {
-        excluded.add(name);
-        continue;
-      }
-      if (!inSelectedLayers(resolved, name)) {
-        continue;
-      }
-      if (!(e.getValue() instanceof Projection)) {
-        throw new IllegalArgumentException("target module '" + name + "' (" + e.getValue().getClass().getSimpleName()
-            + ") cannot take LoRA: peft4j adapts Linear, Conv1D and Embedding layers only (target_modules="
-            + resolved.targetModules().toJson() + ")");
-      }
-      if (e.getValue().children().containsKey(adapterName)) {
-        throw new IllegalStateException("module '" + name + "' already has an adapter named '" + adapterName + "'");
-      }
-      Projection p = (Projection) e.getValue();
-      anyTransposed |= p.weightTransposed();
-      targets.put(name, p);
-    }
-    if (targets.isEmpty()) {
-      throw new IllegalArgumentException(excluded.isEmpty()
-          ? "target_modules=" + resolved.targetModules().toJson() + " matched no module of " + model.architecture()
-              + "; its linear and embedding layers are named " + projectionSuffixes(modules)
-          : "every module matched by target_modules=" + resolved.targetModules().toJson()
-              + " is excluded by exclude_modules=" + resolved.excludeModules().toJson());
-    }
+    Map<String, Projection> targets = ProjectionTargets.find(model, new ProjectionTargets.Query("LoRA",
+        resolved.targetModules(), resolved.excludeModules(), resolved.modulesToSave(),
+        name -> inSelectedLayers(resolved, name), true), adapterName);
+    boolean anyTransposed = targets.values().stream().anyMatch(Projection::weightTransposed);
     Map<String, TokenRows> tokenRows = tokenRows(model, resolved, targets.keySet(), adapterName);
     LoraConfig applied = anyTransposed && !resolved.fanInFanOut() ? resolved.withFanInFanOut(true) : resolved;
     Map<String, LoraDelta> deltas = new LinkedHashMap<>();
@@ -150,27 +116,6 @@ public final class LoraTuner {
     return rows;
   }
 
-  private static boolean isTarget(LoraConfig config, PretrainedModel model, String name, Module module) {
-    if (config.targetModules() instanceof ModuleSelector.AllLinear) {
-      String last = name.substring(name.lastIndexOf('.') + 1);
-      return module instanceof Projection p && !p.takesIds() && !OUTPUT_HEADS.contains(last) && !name.contains(".lora_")
-          && !isUnder(name, config.modulesToSave());
-    }
-    return TargetMatcher.matches(config.targetModules(), name);
-  }
-
-  private static boolean isUnder(String name, List<String> modules) {
-    if (modules == null) {
-      return false;
-    }
-    for (String m : modules) {
-      if (name.equals(m) || name.endsWith("." + m) || name.startsWith(m + ".") || name.contains("." + m + ".")) {
-        return true;
-      }
-    }
-    return false;
-  }
-
   private static boolean inSelectedLayers(LoraConfig config, String name) {
     if (config.layersToTransform() == null) {
       return true;
@@ -186,16 +131,6 @@ public final class LoraTuner {
           + "'; set target_modules");
     }
     return new ModuleSelector.Names(names);
-  }
-
-  private static String projectionSuffixes(Map<String, Module> modules) {
-    TreeSet<String> suffixes = new TreeSet<>();
-    modules.forEach((name, m) -> {
-      if (m instanceof Projection) {
-        suffixes.add(name.substring(name.lastIndexOf('.') + 1));
-      }
-    });
-    return suffixes.toString();
   }
 
   /** The parameters {@code bias} makes trainable, by path: none, all biases, or the targets' biases. */

@@ -5,6 +5,7 @@ import dev.peft4j.nn.HeadDelta;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.OutputDelta;
 import dev.peft4j.nn.Parameter;
+import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
@@ -49,7 +50,7 @@ final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelt
     this.delta = parameter("trainable_tokens_delta", ids.size(), host.outFeatures());
     try (Engine.GradGuard g = Engine.noGrad()) {
       this.original = host.weight().value().indexSelect(0, index).retain();
-      delta.set(original.to(LoraDelta.adapterDType(original.dtype())).copy()); // its own storage, never original's
+      delta.set(original.to(Adapter.trainedDType(original.dtype())).copy()); // its own storage, never original's
     }
   }
 
@@ -63,8 +64,13 @@ final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelt
     return control.enabled() && !merged;
   }
 
-  /** @param ids int64 [B, ...] @return [B, ..., dim]: D − W[idx] where an id is trained, 0 elsewhere */
+  /** The output plus {@link #apply}'s change. */
   @Override
+  public Tensor applyTo(Tensor output, Tensor input) {
+    return output.add(apply(input));
+  }
+
+  /** @param ids int64 [B, ...] @return [B, ..., dim]: D − W[idx] where an id is trained, 0 elsewhere */
   public Tensor apply(Tensor ids) {
     return control.forRows(ids, rows -> {
       Tensor change = rowChange();
