@@ -32,7 +32,7 @@ import sys
 
 import torch
 from peft import (AdaptionPromptConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
-                  get_peft_model)
+                  TrainableTokensConfig, get_peft_model)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertForSequenceClassification, GPT2Config, GPT2LMHeadModel, LlamaConfig,
                           LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM)
@@ -121,6 +121,10 @@ ADAPTERS = {
     # the same on GPT-2, whose head is tied to wte: PEFT's tied adapter gives the head the trained rows too
     "gpt2-lora-tokens": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True,
                                             trainable_token_indices=[3, 7, 9], lora_dropout=0.0)),
+    # trainable tokens alone (peft_type TRAINABLE_TOKENS): rows 3, 7, 9 of the input embedding, no LoRA
+    "llama-tokens": ("llama", TrainableTokensConfig(token_indices=[3, 7, 9])),
+    # the same on GPT-2's tied table: PEFT gives the head the trained rows too
+    "gpt2-tokens": ("gpt2", TrainableTokensConfig(token_indices=[3, 7, 9])),
     "qwen3-lora": ("qwen3", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                                        lora_dropout=0.0)),
     # (IA)³ with PEFT's default modules: learned vectors rescale k_proj's and v_proj's outputs and down_proj's input

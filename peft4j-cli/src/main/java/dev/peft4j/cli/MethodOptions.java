@@ -14,6 +14,7 @@ import dev.peft4j.peft.prefix.PrefixTuningConfig;
 import dev.peft4j.peft.prompt.PTuningConfig;
 import dev.peft4j.peft.prompt.PromptTemplate;
 import dev.peft4j.peft.prompt.PromptTuningConfig;
+import dev.peft4j.peft.tokens.TrainableTokensConfig;
 import dev.peft4j.peft.union.ConfigUnion;
 import dev.peft4j.text.Tokenizer;
 import java.util.List;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Option;
 
 /** {@code --method} and each method's hyperparameters, turned into a {@link PeftConfig}. */
 final class MethodOptions {
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, ia3, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, ia3, trainable-tokens (rows of --trainable-tokens alone), houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
           + " llama-adapter, mam (prefix + scaled parallel adapter); or full (full fine-tuning: every weight trains, no"
           + " adapter; saves the whole model, use a low --lr such as 2e-4).")
   String method;
@@ -43,7 +44,7 @@ final class MethodOptions {
   boolean dora;
 
   @Option(names = "--trainable-tokens", split = ",", paramLabel = "ID",
-      description = "LoRA: token ids whose rows of the input embedding train in full beside LoRA, e.g. new"
+      description = "LoRA and trainable-tokens: token ids whose rows of the input embedding train in full, e.g. new"
           + " chat-template tokens (PEFT's trainable_token_indices; a tied output head shares them).")
   List<Integer> trainableTokens;
 
@@ -118,7 +119,7 @@ final class MethodOptions {
   }
 
   /** Names {@code --method} accepts. */
-  static final String AVAILABLE = "lora, ia3, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
+  static final String AVAILABLE = "lora, ia3, trainable-tokens, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
       + " prefix, llama-adapter, mam, full";
 
   /** {@code --method full}: no adapter; every weight of the model trains. */
@@ -146,6 +147,8 @@ final class MethodOptions {
         return lora(task, modulesToSave, base);
       case "ia3":
         return ia3(task, modulesToSave, base);
+      case "trainable-tokens":
+        return trainableTokens(task, base);
       case "houlsby":
         return bottleneck(BottleneckSpec.houlsby(), task, modulesToSave, base);
       case "pfeiffer":
@@ -246,6 +249,14 @@ final class MethodOptions {
       b.feedforwardModules(feedforward.toArray(new String[0]));
     }
     return b.build();
+  }
+
+  private TrainableTokensConfig trainableTokens(TaskType task, String base) {
+    if (trainableTokens == null || trainableTokens.isEmpty()) {
+      throw new IllegalArgumentException("--method trainable-tokens needs --trainable-tokens ID[,ID...]");
+    }
+    return TrainableTokensConfig.of(trainableTokens).withTargetModules(targetSelector()).withTaskType(task)
+        .withBaseModel(base);
   }
 
   /** {@code --target} as a module selector: names, all-linear, or null for the architecture's default. */

@@ -12,8 +12,6 @@ import dev.peft4j.peft.llamaadapter.LlamaAdapter;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfigJson;
 import dev.peft4j.peft.lora.LoraAdapter;
-import dev.peft4j.peft.union.ConfigUnion;
-import dev.peft4j.peft.union.UnionAdapter;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.LoraConfigJson;
 import dev.peft4j.peft.prefix.PrefixAdapter;
@@ -23,6 +21,11 @@ import dev.peft4j.peft.prompt.PTuningConfig;
 import dev.peft4j.peft.prompt.PromptAdapter;
 import dev.peft4j.peft.prompt.PromptConfigJson;
 import dev.peft4j.peft.prompt.PromptTuningConfig;
+import dev.peft4j.peft.tokens.TrainableTokensAdapter;
+import dev.peft4j.peft.tokens.TrainableTokensConfig;
+import dev.peft4j.peft.tokens.TrainableTokensConfigJson;
+import dev.peft4j.peft.union.ConfigUnion;
+import dev.peft4j.peft.union.UnionAdapter;
 import java.util.Map;
 
 /**
@@ -40,6 +43,9 @@ final class PeftMethods {
     }
     if (config instanceof Ia3Config) {
       return Ia3Adapter.attach(model, ((Ia3Config) config).withBaseModel(base), name, control);
+    }
+    if (config instanceof TrainableTokensConfig) {
+      return TrainableTokensAdapter.attach(model, ((TrainableTokensConfig) config).withBaseModel(base), name, control);
     }
     if (config instanceof BottleneckConfig) {
       return BottleneckAdapter.attach(model, ((BottleneckConfig) config).withBaseModel(base), name, control);
@@ -89,6 +95,9 @@ final class PeftMethods {
     if (Ia3Config.PEFT_TYPE.equals(type)) {
       return Ia3ConfigJson.parse(json, source);
     }
+    if (TrainableTokensConfig.PEFT_TYPE.equals(type)) {
+      return TrainableTokensConfigJson.parse(json, source);
+    }
     if (BottleneckConfig.PEFT_TYPE.equals(type)) {
       return BottleneckConfigJson.parse(json, source);
     }
@@ -108,7 +117,8 @@ final class PeftMethods {
       return parseUnion(json, (String) type, source);
     }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
-        + "' is not supported (supported: LORA, " + Ia3Config.PEFT_TYPE + ", " + BottleneckConfig.PEFT_TYPE
+        + "' is not supported (supported: LORA, " + Ia3Config.PEFT_TYPE + ", " + TrainableTokensConfig.PEFT_TYPE + ", "
+        + BottleneckConfig.PEFT_TYPE
         + ", PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT, MAM, UNION)"));
   }
 

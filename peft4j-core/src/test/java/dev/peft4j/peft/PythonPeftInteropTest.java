@@ -47,6 +47,8 @@ class PythonPeftInteropTest {
       "gpt2-dora, gpt2",
       "llama-dora-embed, llama",
       "qwen3-lora, qwen3",
+      "llama-tokens, llama",
+      "gpt2-tokens, gpt2",
       "llama-lora-tokens, llama",
       "gpt2-lora-tokens, gpt2",
       "llama-ia3, llama",

@@ -11,6 +11,7 @@ import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.PeftConfig;
+import dev.peft4j.peft.tokens.TrainableTokensDelta;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
@@ -26,6 +27,8 @@ public final class LoraAdapter implements Adapter {
    * save_embedding_layers="auto"}: its EMBEDDING_LAYER_NAMES, the input and output embeddings).
    */
   private static final List<String> EMBEDDING_LAYER_NAMES = List.of("embed_tokens", "lm_head");
+  /** PEFT's name of the trained rows' wrapper inside a LoRA model, before {@link TrainableTokensDelta#PARAMETER}. */
+  private static final String TOKEN_ADAPTER = "token_adapter.";
 
   private final PretrainedModel model;
   private final String name;
@@ -109,7 +112,7 @@ public final class LoraAdapter implements Adapter {
       out.put(AdapterFormat.TUNER_PREFIX + (wrapped ? module + ".base_layer.bias" : path), p);
     });
     injection.tokens().forEach((module, t) ->
-        out.put(AdapterFormat.TUNER_PREFIX + module + "." + TrainableTokensDelta.SAVED_NAME, t.delta()));
+        out.put(AdapterFormat.TUNER_PREFIX + module + "." + TOKEN_ADAPTER + TrainableTokensDelta.PARAMETER, t.delta()));
     out.putAll(embeddingBaseWeights());
     return out;
   }

@@ -6,10 +6,11 @@ import dev.peft4j.nn.Module;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.AdapterControl;
-import dev.peft4j.peft.HookSites;
 import dev.peft4j.peft.ModuleSelector;
 import dev.peft4j.peft.ProjectionTargets;
 import dev.peft4j.peft.TargetMatcher;
+import dev.peft4j.peft.tokens.TokenRows;
+import dev.peft4j.peft.tokens.TrainableTokensDelta;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,14 +60,8 @@ public final class LoraTuner {
     targets.forEach((name, projection) -> deltas.put(name, projection.attachDelta(adapterName, new LoraDelta(
         projection, applied.rankFor(name), applied.scalingFor(name), applied.loraDropout(), applied.init(),
         applied.useDora(), control))));
-    Map<String, TrainableTokensDelta> tokens = new LinkedHashMap<>();
-    tokenRows.forEach((name, r) -> tokens.put(name, r.table().attachDelta(adapterName,
-        new TrainableTokensDelta(r.table(), r.ids(), control))));
-    return new Injection(applied, deltas, tokens);
+    return new Injection(applied, deltas, TokenRows.attach(tokenRows, adapterName, true, control));
   }
-
-  /** An embedding and the token ids of its rows that train in full. */
-  private record TokenRows(Embedding table, List<Integer> ids) {}
 
   /**
    * The embeddings {@code trainable_token_indices} names, by path, with their ids, each checked:
@@ -76,43 +71,29 @@ public final class LoraTuner {
   private static Map<String, TokenRows> tokenRows(PretrainedModel model, LoraConfig config, Set<String> loraTargets,
       String adapterName) {
     TrainableTokens tokens = config.trainableTokens();
-    Map<String, TokenRows> rows = new LinkedHashMap<>();
     if (tokens == null) {
-      return rows;
+      return Map.of();
     }
-    Map<String, Module> modules = model.namedModules();
+    Map<String, TokenRows> rows;
     if (tokens.indices() != null) {
-      Embedding input = HookSites.of(model).requireInput(model, "trainable_token_indices").wordEmbeddings();
-      modules.forEach((name, m) -> {
-        if (m == input) {
-          rows.put(name, new TokenRows(input, tokens.indices()));
-        }
-      });
+      rows = TokenRows.ofInputEmbedding(model, tokens.indices(), "trainable_token_indices");
     } else {
-      tokens.byModule().forEach((key, ids) -> {
+      rows = new LinkedHashMap<>();
+      Map<String, Module> modules = model.namedModules();
+      for (Map.Entry<String, List<Integer>> e : tokens.byModule().entrySet()) {
         List<String> matches = modules.keySet().stream()
-            .filter(name -> TargetMatcher.matches(new ModuleSelector.Names(List.of(key)), name)).toList();
+            .filter(name -> TargetMatcher.matches(new ModuleSelector.Names(List.of(e.getKey())), name)).toList();
         if (matches.size() != 1 || !(modules.get(matches.get(0)) instanceof Embedding table)) {
-          throw new IllegalArgumentException("trainable_token_indices names '" + key + "', which matches "
+          throw new IllegalArgumentException("trainable_token_indices names '" + e.getKey() + "', which matches "
               + (matches.isEmpty() ? "no module" : matches) + "; it must name one embedding of " + model.architecture());
         }
-        rows.put(matches.get(0), new TokenRows(table, ids));
-      });
+        rows.put(matches.get(0), new TokenRows(table, e.getValue()));
+      }
     }
-    rows.forEach((name, r) -> {
-      if (loraTargets.contains(name)) {
-        throw new IllegalArgumentException("'" + name + "' is both a LoRA target and in trainable_token_indices");
-      }
-      if (r.table().children().containsKey(adapterName)) {
-        throw new IllegalStateException("module '" + name + "' already has an adapter named '" + adapterName + "'");
-      }
-      for (int id : r.ids()) {
-        if (id >= r.table().numEmbeddings()) {
-          throw new IllegalArgumentException("trainable_token_indices for '" + name + "' has token id " + id
-              + ", outside its table of " + r.table().numEmbeddings() + " rows");
-        }
-      }
+    rows.keySet().stream().filter(loraTargets::contains).findFirst().ifPresent(name -> {
+      throw new IllegalArgumentException("'" + name + "' is both a LoRA target and in trainable_token_indices");
     });
+    TokenRows.check(rows, adapterName, "trainable_token_indices");
     return rows;
   }
 

@@ -1,6 +1,6 @@
 package dev.peft4j.peft.lora;
 
-import java.util.HashSet;
+import dev.peft4j.peft.tokens.TokenRows;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,10 +19,10 @@ public record TrainableTokens(List<Integer> indices, Map<String, List<Integer>> 
     if ((indices == null) == (byModule == null)) {
       throw new IllegalArgumentException("trainable_token_indices is a list of token ids or a map of them, not both");
     }
-    indices = indices == null ? null : checked("trainable_token_indices", indices);
+    indices = indices == null ? null : TokenRows.distinctIds("trainable_token_indices", indices);
     if (byModule != null) {
       Map<String, List<Integer>> copy = new LinkedHashMap<>();
-      byModule.forEach((module, ids) -> copy.put(module, checked("trainable_token_indices['" + module + "']", ids)));
+      byModule.forEach((module, ids) -> copy.put(module, TokenRows.distinctIds("trainable_token_indices['" + module + "']", ids)));
       byModule = java.util.Collections.unmodifiableMap(copy);
     }
   }
@@ -40,20 +40,5 @@ public record TrainableTokens(List<Integer> indices, Map<String, List<Integer>> 
   /** The saved form: the list, or the map. */
   public Object toJson() {
     return indices != null ? indices : new LinkedHashMap<>(byModule);
-  }
-
-  private static List<Integer> checked(String what, List<Integer> ids) {
-    if (ids.isEmpty()) {
-      throw new IllegalArgumentException(what + " is empty");
-    }
-    if (new HashSet<>(ids).size() != ids.size()) {
-      throw new IllegalArgumentException(what + " names a token twice: " + ids);
-    }
-    for (int id : ids) {
-      if (id < 0) {
-        throw new IllegalArgumentException(what + " has a negative token id " + id);
-      }
-    }
-    return List.copyOf(ids);
   }
 }

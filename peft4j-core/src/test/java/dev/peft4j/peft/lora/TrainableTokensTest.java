@@ -15,6 +15,7 @@ import dev.peft4j.nn.Embedding;
 import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.Peft;
 import dev.peft4j.peft.PeftModel;
+import dev.peft4j.peft.tokens.TrainableTokensDelta;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;

@@ -1,4 +1,4 @@
-package dev.peft4j.peft.lora;
+package dev.peft4j.peft.tokens;
 
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.HeadDelta;
@@ -15,7 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Rows of an embedding table trained in full (PEFT's TrainableTokens, {@code trainable_token_indices}):
+ * Rows of an embedding table trained in full (PEFT's TrainableTokens: the {@code TRAINABLE_TOKENS}
+ * method, or {@code trainable_token_indices} beside LoRA):
  * the lookup in the table whose rows {@code idx} are replaced by the trained {@code D}
  * ({@code trainable_tokens_delta} [n, dim], starting as the rows it replaces). As a change to the
  * lookup's output that is {@code D − W[idx]} at the positions whose id is in {@code idx} and zero
@@ -23,9 +24,9 @@ import java.util.List;
  * ({@link HeadDelta}), as PEFT's tied adapter on {@code lm_head} does. Merging writes D into the
  * table; unmerging writes the original rows back.
  */
-final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelta {
-  /** PEFT's name for D after the embedding's path (its wrapper's {@code token_adapter}). */
-  static final String SAVED_NAME = "token_adapter.trainable_tokens_delta";
+public final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelta {
+  /** PEFT's name of D. */
+  public static final String PARAMETER = "trainable_tokens_delta";
 
   private final Embedding host;
   private final AdapterControl control;
@@ -35,8 +36,11 @@ final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelt
   private final Parameter delta; // D [n, dim]
   private boolean merged;
 
-  /** @param ids distinct token ids inside the table (checked by {@link LoraTuner}) */
-  TrainableTokensDelta(Embedding host, List<Integer> ids, AdapterControl control) {
+  /**
+   * @param ids distinct token ids inside the table (checked by {@link TokenRows#check})
+   * @param fromRows D starts as the rows it replaces (the model unchanged); else N(0, 1) (PEFT's {@code init_weights=false})
+   */
+  TrainableTokensDelta(Embedding host, List<Integer> ids, boolean fromRows, AdapterControl control) {
     this.host = host;
     this.control = control;
     long vocab = host.numEmbeddings();
@@ -47,15 +51,17 @@ final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelt
     }
     this.index = Tensor.ofLongs(ids.stream().mapToLong(Integer::longValue).toArray(), ids.size()).retain();
     this.slots = Tensor.ofLongs(slotOf, vocab).retain();
-    this.delta = parameter("trainable_tokens_delta", ids.size(), host.outFeatures());
+    this.delta = parameter(PARAMETER, ids.size(), host.outFeatures());
     try (Engine.GradGuard g = Engine.noGrad()) {
       this.original = host.weight().value().indexSelect(0, index).retain();
-      delta.set(original.to(Adapter.trainedDType(original.dtype())).copy()); // its own storage, never original's
+      DType dtype = Adapter.trainedDType(original.dtype());
+      delta.set(fromRows ? original.to(dtype).copy() // its own storage, never original's
+          : Tensor.randn(DType.F32, ids.size(), host.outFeatures()).to(dtype));
     }
   }
 
   /** D, {@code trainable_tokens_delta} [n, dim]. */
-  Parameter delta() {
+  public Parameter delta() {
     return delta;
   }
 
@@ -104,26 +110,31 @@ final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelt
   }
 
   /** Converts D to {@code dtype} (float32 by default on a bf16/f16 table, as LoRA's matrices). */
-  void castTo(DType dtype) {
+  public void castTo(DType dtype) {
     try (Engine.GradGuard g = Engine.noGrad()) {
       delta.set(delta.value().to(dtype));
     }
   }
 
   /** Writes D into the table's rows. */
-  void merge() {
+  public void merge() {
     host.weight().value().indexCopy_(0, index, delta.value().to(original.dtype()));
     merged = true;
   }
 
   /** Writes the original rows back. */
-  void unmerge() {
+  public void unmerge() {
     host.weight().value().indexCopy_(0, index, original);
     merged = false;
   }
 
+  /** Whether D is written into the table ({@link #merge}). */
+  public boolean merged() {
+    return merged;
+  }
+
   /** Whether D has only finite values (checked before merging). */
-  boolean finite() {
+  public boolean finite() {
     return delta.value().allFinite();
   }
 }
