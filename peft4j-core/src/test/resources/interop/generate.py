@@ -101,6 +101,12 @@ ADAPTERS = {
                                                lora_dropout=0.0)),
     "gpt2-lora-bias": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn"], fan_in_fan_out=True, bias="all",
                                           lora_dropout=0.0)),
+    # lora_bias: B has a trained bias of its own, scaled with the update (GPT-2's Conv1D layers have biases to merge
+    # it into; LLaMA's q/v have none, so that adapter runs but cannot be merged)
+    "gpt2-lora-b-bias": ("gpt2", LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn", "c_fc"], fan_in_fan_out=True,
+                                            lora_bias=True, lora_dropout=0.0)),
+    "llama-lora-b-bias": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], lora_bias=True,
+                                              lora_dropout=0.0)),
     # DoRA: a trained magnitude per output rescales the adapted weight (GPT-2: Conv1D with a bias)
     "llama-dora": ("llama", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"],
                                        use_dora=True, lora_dropout=0.0)),

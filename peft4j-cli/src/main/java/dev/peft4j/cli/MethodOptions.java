@@ -43,6 +43,10 @@ final class MethodOptions {
       + " (PEFT's use_dora).")
   boolean dora;
 
+  @Option(names = "--lora-bias", description = "LoRA: B has a trained bias of its own, scaled with the update"
+      + " (PEFT's lora_bias; merging needs the adapted layers to have biases).")
+  boolean loraBias;
+
   @Option(names = "--trainable-tokens", split = ",", paramLabel = "ID",
       description = "LoRA and trainable-tokens: token ids whose rows of the input embedding train in full, e.g. new"
           + " chat-template tokens (PEFT's trainable_token_indices; a tied output head shares them).")
@@ -234,7 +238,7 @@ final class MethodOptions {
   }
 
   private LoraConfig lora(TaskType task, List<String> modulesToSave, String base) {
-    LoraConfig.Builder b = LoraConfig.builder().r(rank).loraAlpha(alpha).loraDropout(loraDropout).useDora(dora)
+    LoraConfig.Builder b = LoraConfig.builder().r(rank).loraAlpha(alpha).loraDropout(loraDropout).useDora(dora).loraBias(loraBias)
         .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base).targetModules(targetSelector());
     if (trainableTokens != null) {
       b.trainableTokens(TrainableTokens.of(trainableTokens));

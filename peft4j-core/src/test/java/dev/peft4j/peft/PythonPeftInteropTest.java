@@ -41,6 +41,8 @@ class PythonPeftInteropTest {
       "llama-lora-patterns, llama",
       "llama-lora-lm-head, llama",
       "gpt2-lora-bias, gpt2",
+      "gpt2-lora-b-bias, gpt2",
+      "llama-lora-b-bias, llama",
       "llama-lora-embed, llama",
       "gpt2-lora-wte, gpt2",
       "llama-dora, llama",

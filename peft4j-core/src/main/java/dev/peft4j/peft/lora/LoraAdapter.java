@@ -82,6 +82,9 @@ public final class LoraAdapter implements Adapter {
       if (d.magnitude() != null) {
         out.put(module + "." + name + ".lora_magnitude_vector", d.magnitude());
       }
+      if (d.loraBBias() != null) {
+        out.put(module + "." + name + "." + d.parameterName('B') + ".bias", d.loraBBias());
+      }
     });
     injection.tokens().forEach((module, t) -> out.put(module + "." + name + ".trainable_tokens_delta", t.delta()));
     out.putAll(biases);
@@ -104,6 +107,9 @@ public final class LoraAdapter implements Adapter {
       out.put(AdapterFormat.TUNER_PREFIX + module + "." + d.savedName('B'), d.loraB());
       if (d.magnitude() != null) {
         out.put(AdapterFormat.TUNER_PREFIX + module + ".lora_magnitude_vector", d.magnitude());
+      }
+      if (d.loraBBias() != null) {
+        out.put(AdapterFormat.TUNER_PREFIX + module + ".lora_B.bias", d.loraBBias());
       }
     });
     biases.forEach((path, p) -> {
@@ -139,17 +145,31 @@ public final class LoraAdapter implements Adapter {
     AdapterFormat.loadExactly(expected, tensors, source, "the LoRA layers its config creates on " + model.architecture());
   }
 
-  /** False when an adapted embedding is tied to the output head: merging would change the head too. */
+  /**
+   * False when an adapted embedding is tied to the output head (merging would change the head
+   * too), or when B has a bias ({@code lora_bias}) on a layer without one to merge it into.
+   */
   @Override
   public boolean mergeable() {
-    return tiedModule() == null;
+    return tiedModule() == null && withoutBiasToMergeInto() == null;
   }
 
   @Override
   public String whyNotMergeable() {
+    String biasless = withoutBiasToMergeInto();
+    if (biasless != null) {
+      return "LoRA with lora_bias on '" + biasless + "' cannot be merged: the layer has no bias to add B's bias to"
+          + " (as in PEFT); keep the adapter unmerged";
+    }
     return "LoRA on '" + tiedModule() + "' cannot be merged: its table is also the output head's (tied word"
         + " embeddings), so merging would change the head as well and the merged model would compute something else"
         + " (PEFT merges it anyway); keep the adapter unmerged";
+  }
+
+  /** An adapted module whose B has a bias but whose layer has none, or null. */
+  private String withoutBiasToMergeInto() {
+    return injection.deltas().entrySet().stream().filter(e -> !e.getValue().mergesBias()).map(Map.Entry::getKey)
+        .findFirst().orElse(null);
   }
 
   /** The adapted module whose weight the output head shares, or null. */
@@ -181,7 +201,7 @@ public final class LoraAdapter implements Adapter {
       Map<LoraDelta, LoraDelta.Merge> updates = new LinkedHashMap<>();
       injection.deltas().forEach((module, d) -> {
         LoraDelta.Merge merge = d.prepareMerge();
-        if (!merge.weight().allFinite()) {
+        if (!merge.finite()) {
           throw new IllegalStateException("LoRA update of '" + module + "' has NaN or infinite values; nothing merged");
         }
         updates.put(d, merge);

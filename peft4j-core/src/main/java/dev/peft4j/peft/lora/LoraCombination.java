@@ -53,6 +53,9 @@ public final class LoraCombination {
       if (((LoraConfig) a.config()).useDora()) {
         throw new IllegalArgumentException("DoRA adapters cannot be combined (their magnitudes do not add up)");
       }
+      if (((LoraConfig) a.config()).loraBias()) {
+        throw new IllegalArgumentException("adapters with lora_bias cannot be combined (B's biases have no place in A and B)");
+      }
       configs.add((LoraConfig) a.config());
     }
     Type effective = inputs.size() == 1 ? Type.LINEAR : type;

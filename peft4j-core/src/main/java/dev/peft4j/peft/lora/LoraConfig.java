@@ -23,6 +23,8 @@ import java.util.TreeMap;
  * @param useRslora rank-stabilised scaling α/√r (Kalajdzievski 2023)
  * @param useDora DoRA (Liu et al. 2024): a trained magnitude per output rescales the adapted
  *     weight's normalised rows, {@code W' = m · (W + ΔW) / ‖W + ΔW‖}
+ * @param loraBias B has a trained bias of its own, scaled with the update: {@code (α/r)·(B A x + b_B)}
+ *     ({@code lora_bias}; not with DoRA or on embeddings; merging needs the layer to have a bias)
  * @param modulesToSave extra modules trained fully and saved with the adapter (e.g. a
  *     classification head); null for none
  * @param init initialisation of A and B
@@ -46,6 +48,7 @@ public record LoraConfig(
     LoraBias bias,
     boolean useRslora,
     boolean useDora,
+    boolean loraBias,
     List<String> modulesToSave,
     LoraInit init,
     List<Integer> layersToTransform,
@@ -97,6 +100,12 @@ public record LoraConfig(
     if (!(loraDropout >= 0 && loraDropout < 1)) {
       throw new IllegalArgumentException("lora_dropout must be in [0, 1), got " + loraDropout);
     }
+    if (loraBias && useDora) {
+      throw new IllegalArgumentException("lora_bias is not supported with DoRA (use_dora)");
+    }
+    if (loraBias && init == LoraInit.GAUSSIAN) {
+      throw new IllegalArgumentException("lora_bias needs init_lora_weights true or false, not gaussian");
+    }
     if (targetModules instanceof ModuleSelector.Regex && layersToTransform != null) {
       throw new IllegalArgumentException("layers_to_transform cannot be used when target_modules is a regex string");
     }
@@ -122,21 +131,21 @@ public record LoraConfig(
   /** This config with the targets filled in (when they were left to the architecture's default). */
   public LoraConfig withTargetModules(ModuleSelector targets) {
     return new LoraConfig(r, loraAlpha, loraDropout, targets, excludeModules, fanInFanOut, bias, useRslora,
-        useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
+        useDora, loraBias, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
         baseModelNameOrPath, inferenceMode, trainableTokens);
   }
 
   /** This config with {@code fan_in_fan_out} set as PEFT does for Conv1D layers. */
   public LoraConfig withFanInFanOut(boolean value) {
     return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, value, bias, useRslora,
-        useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
+        useDora, loraBias, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType,
         baseModelNameOrPath, inferenceMode, trainableTokens);
   }
 
   /** This config recording the base model it is applied to. */
   public LoraConfig withBaseModel(String base) {
     return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, fanInFanOut, bias, useRslora,
-        useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType, base,
+        useDora, loraBias, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern, taskType, base,
         inferenceMode, trainableTokens);
   }
 
@@ -186,7 +195,7 @@ public record LoraConfig(
     m.put("layers_to_transform", layersToTransform);
     m.put("loftq_config", Map.of());
     m.put("lora_alpha", integralOrDouble(loraAlpha));
-    m.put("lora_bias", false);
+    m.put("lora_bias", loraBias);
     m.put("lora_dropout", loraDropout);
     m.put("lora_ga_config", null);
     m.put("megatron_config", null);
@@ -226,6 +235,7 @@ public record LoraConfig(
     private LoraBias bias = LoraBias.NONE;
     private boolean useRslora;
     private boolean useDora;
+    private boolean loraBias;
     private List<String> modulesToSave;
     private LoraInit init = LoraInit.DEFAULT;
     private List<Integer> layersToTransform;
@@ -254,6 +264,7 @@ public record LoraConfig(
     public Builder bias(LoraBias value) { bias = value; return this; }
     public Builder useRslora(boolean value) { useRslora = value; return this; }
     public Builder useDora(boolean value) { useDora = value; return this; }
+    public Builder loraBias(boolean value) { loraBias = value; return this; }
     public Builder modulesToSave(String... names) { modulesToSave = List.of(names); return this; }
     public Builder modulesToSave(List<String> names) { modulesToSave = names; return this; }
     public Builder init(LoraInit value) { init = value; return this; }
@@ -272,7 +283,7 @@ public record LoraConfig(
     /** @throws IllegalArgumentException naming the field, for out-of-range or contradictory values */
     public LoraConfig build() {
       return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, fanInFanOut, bias,
-          useRslora, useDora, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern,
+          useRslora, useDora, loraBias, modulesToSave, init, layersToTransform, layersPattern, rankPattern, alphaPattern,
           taskType, baseModelNameOrPath, inferenceMode, trainableTokens);
     }
   }

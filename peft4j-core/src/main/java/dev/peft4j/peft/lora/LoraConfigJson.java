@@ -11,7 +11,7 @@ import java.util.Objects;
 /** Reads a LoRA {@code adapter_config.json}, rejecting PEFT features peft4j does not implement. */
 public final class LoraConfigJson {
   /** Keys that change the math when set; peft4j refuses them rather than load a wrong model. */
-  private static final List<String> UNSUPPORTED_FLAGS = List.of("use_qalora", "lora_bias");
+  private static final List<String> UNSUPPORTED_FLAGS = List.of("use_qalora");
   private static final List<String> UNSUPPORTED_OBJECTS = List.of(
       "layer_replication", "target_parameters", "alora_invocation_tokens",
       "use_bdlora", "arrow_config", "kasa_config", "monteclora_config", "velora_config");
@@ -38,6 +38,7 @@ public final class LoraConfigJson {
           .bias(LoraConfig.LoraBias.parse(String.valueOf(json.getOrDefault("bias", "none"))))
           .useRslora(ConfigJson.bool(json, "use_rslora", false))
           .useDora(ConfigJson.bool(json, "use_dora", false))
+          .loraBias(ConfigJson.bool(json, "lora_bias", false))
           .init(init(json.getOrDefault("init_lora_weights", Boolean.TRUE)))
           .taskType(ConfigJson.taskType(json))
           .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))

@@ -35,6 +35,7 @@ public final class LoraDelta extends Module implements OutputDelta {
   private final double dropout;
   private final AdapterControl control;
   private final Parameter magnitude; // DoRA's m [out]; null for plain LoRA
+  private final Parameter loraBBias; // B's own bias [out] (lora_bias); null without
   private Tensor mergedNorms; // DoRA while merged: ‖W + ΔW‖ per output at merge time, for unmerge
   private Tensor cachedNorms; // DoRA without autograd: ‖W + ΔW‖ of the tensors in normsOf
   private List<Object> normsOf = List.of(); // W, A, B and their versions when cachedNorms was taken
@@ -42,7 +43,7 @@ public final class LoraDelta extends Module implements OutputDelta {
   private boolean gathered; // computed by a GatheredLoraDelta while a mixed batch is open
 
   LoraDelta(Projection host, int rank, double scaling, double dropout, LoraConfig.LoraInit init, boolean dora,
-      AdapterControl control) {
+      boolean loraBias, AdapterControl control) {
     this.host = host;
     this.scaling = scaling;
     this.dropout = dropout;
@@ -50,6 +51,7 @@ public final class LoraDelta extends Module implements OutputDelta {
     this.loraA = parameter(parameterName('A'), rank, host.inFeatures());
     this.loraB = parameter(parameterName('B'), host.outFeatures(), rank);
     this.magnitude = dora ? parameter("lora_magnitude_vector", host.outFeatures()) : null;
+    this.loraBBias = loraBias ? parameter("lora_B_bias", host.outFeatures()) : null;
     // float32 on a bf16/f16 model: the input is cast to it and the update added back in the model's dtype. On
     // CPUs with AMX this is also the faster path: skinny bf16 matmuls between the bf16 base projections cost
     // several times their f32 equivalents (docs/PERFORMANCE.md)
@@ -60,6 +62,11 @@ public final class LoraDelta extends Module implements OutputDelta {
       loraB.set(ab[1].to(dtype));
       if (dora) {
         magnitude.set(adaptedNorms().to(dtype)); // m = ‖W + ΔW‖: W' = W + ΔW at the start, as PEFT
+      }
+      if (loraBias) { // zero, as B; with B random (init false) torch.nn.Linear's U(-1/√r, 1/√r), which PEFT leaves
+        double bound = 1 / Math.sqrt(rank);
+        Tensor b = Tensor.zeros(DType.F32, host.outFeatures());
+        loraBBias.set((init == LoraConfig.LoraInit.RANDOM ? b.uniform_(-bound, bound) : b).to(dtype));
       }
     }
   }
@@ -118,6 +125,11 @@ public final class LoraDelta extends Module implements OutputDelta {
     return parameterName(matrix) + (host.takesIds() ? "" : ".weight");
   }
 
+  /** B's own bias [out] ({@code lora_bias}), or null. */
+  public Parameter loraBBias() {
+    return loraBBias;
+  }
+
   /** DoRA's magnitude m [out] ({@code lora_magnitude_vector}), or null for plain LoRA. */
   public Parameter magnitude() {
     return magnitude;
@@ -150,7 +162,7 @@ public final class LoraDelta extends Module implements OutputDelta {
 
   /**
    * @param x [..., in]
-   * @return (α/r) · B A dropout(x), [..., out]
+   * @return (α/r) · (B A dropout(x) + b_B), [..., out] (b_B with {@code lora_bias} only)
    * @throws UnsupportedOperationException for DoRA, whose change depends on the output too ({@link #applyTo})
    */
   public Tensor apply(Tensor x) {
@@ -178,7 +190,7 @@ public final class LoraDelta extends Module implements OutputDelta {
     if (Engine.records(x, loraA.value(), loraB.value())) {
       return y.add_(scaled(x), 1);
     }
-    return y.add_(up(down(x)), scaling);
+    return y.add_(up(down(x), 1), scaling);
   }
 
   /**
@@ -194,7 +206,7 @@ public final class LoraDelta extends Module implements OutputDelta {
     if (dropout > 0 && control.training() && !host.takesIds()) {
       Tensor in = dropped(x);
       Tensor base = Functional.linear(in, asAdapterDType(hostRows()), null);
-      Tensor lora = up(Functional.linear(in, loraA.value(), null).mul_(scaling));
+      Tensor lora = up(Functional.linear(in, loraA.value(), null).mul_(scaling), scaling);
       return y.add(base.mul(c.add(-1.0)).add(lora.mul(c)).to(y.dtype()));
     }
     Tensor bias = host.bias() == null ? null : host.bias().value();
@@ -251,9 +263,9 @@ public final class LoraDelta extends Module implements OutputDelta {
     return loraB.value().to(DType.F32).matmul(loraA.value().to(DType.F32)).mul(scaling);
   }
 
-  /** {@code (α/r) · B A dropout(x)} with the scale on the rank side, in the adapter's dtype: [..., out]. */
+  /** {@code (α/r) · (B A dropout(x) + b_B)} with the scale on the rank side, in the adapter's dtype: [..., out]. */
   private Tensor scaled(Tensor x) {
-    return up(down(x).mul_(scaling));
+    return up(down(x).mul_(scaling), scaling);
   }
 
   /** {@code A dropout(x)} = {@code dropout(x) Aᵀ} in the adapter's dtype: [..., r]. */
@@ -274,9 +286,10 @@ public final class LoraDelta extends Module implements OutputDelta {
     return host.takesIds() ? host.weight().value().dtype() : x.dtype();
   }
 
-  /** {@code B h} = {@code h Bᵀ} of a rank-side {@code h} [..., r]: [..., out]. */
-  private Tensor up(Tensor h) {
-    return Functional.linear(h, loraB.value(), null);
+  /** {@code B h + s·b_B} = {@code h Bᵀ + s·b_B} of a rank-side {@code h} [..., r]: [..., out]; without {@code lora_bias} just {@code B h}. */
+  private Tensor up(Tensor h, double biasScale) {
+    Tensor bias = loraBBias == null ? null : biasScale == 1 ? loraBBias.value() : loraBBias.value().mul(biasScale);
+    return Functional.linear(h, loraB.value(), bias);
   }
 
   /** Converts A and B to {@code dtype}; the forward follows their dtype. */
@@ -286,6 +299,9 @@ public final class LoraDelta extends Module implements OutputDelta {
       loraB.set(loraB.value().to(dtype));
       if (magnitude != null) {
         magnitude.set(magnitude.value().to(dtype));
+      }
+      if (loraBBias != null) {
+        loraBBias.set(loraBBias.value().to(dtype));
       }
     }
   }
@@ -303,24 +319,39 @@ public final class LoraDelta extends Module implements OutputDelta {
   }
 
   /**
-   * The host weight with this delta merged, float32 as [out, in], and for DoRA the norms
-   * ‖W + ΔW‖ it divided by; nothing changes until {@link #mergeInto}.
+   * The host weight with this delta merged, float32 as [out, in], for DoRA the norms ‖W + ΔW‖ it
+   * divided by, and with {@code lora_bias} the host bias plus (α/r)·b_B; nothing changes until
+   * {@link #mergeInto}. With {@code lora_bias} the host must have a bias ({@link #mergesBias}).
    */
   Merge prepareMerge() {
     Tensor sum = hostRows().to(DType.F32).add(deltaRows());
+    Tensor bias = loraBBias == null ? null
+        : host.bias().value().to(DType.F32).add(loraBBias.value().to(DType.F32).mul(scaling));
     if (magnitude == null) {
-      return new Merge(sum, null);
+      return new Merge(sum, null, bias);
     }
     Tensor norms = sum.norm(1);
-    return new Merge(sum.mul(magnitude.value().to(DType.F32).div(norms).unsqueeze(1)), norms);
+    return new Merge(sum.mul(magnitude.value().to(DType.F32).div(norms).unsqueeze(1)), norms, null);
   }
 
-  /** A merged host weight as [out, in] and, for DoRA, the norms it divided by. */
-  record Merge(Tensor weight, Tensor norms) {}
+  /** A merged host weight as [out, in], for DoRA the norms it divided by, and the merged bias or null. */
+  record Merge(Tensor weight, Tensor norms, Tensor bias) {
+    boolean finite() {
+      return weight.allFinite() && (bias == null || bias.allFinite());
+    }
+  }
+
+  /** Whether merging is possible: without {@code lora_bias}, or onto a layer that has a bias to add b_B to. */
+  boolean mergesBias() {
+    return loraBBias == null || host.bias() != null;
+  }
 
   /** Writes {@code merge} (from {@link #prepareMerge()}) into the host weight; the delta stops contributing. */
   void mergeInto(Merge merge) {
     hostRows().copy_(merge.weight());
+    if (merge.bias() != null) {
+      host.bias().value().copy_(merge.bias());
+    }
     mergedNorms = merge.norms() == null ? null : merge.norms().retain();
     merged = true;
   }
@@ -334,6 +365,10 @@ public final class LoraDelta extends Module implements OutputDelta {
       mergedNorms = null;
     }
     hostRows().copy_(w.sub(deltaRows()));
+    if (loraBBias != null) {
+      Tensor b = host.bias().value();
+      b.copy_(b.to(DType.F32).sub(loraBBias.value().to(DType.F32).mul(scaling)));
+    }
     merged = false;
   }
 }

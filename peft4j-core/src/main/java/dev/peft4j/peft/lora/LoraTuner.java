@@ -54,12 +54,17 @@ public final class LoraTuner {
         resolved.targetModules(), resolved.excludeModules(), resolved.modulesToSave(),
         name -> inSelectedLayers(resolved, name), true), adapterName);
     boolean anyTransposed = targets.values().stream().anyMatch(Projection::weightTransposed);
+    if (resolved.loraBias()) {
+      targets.entrySet().stream().filter(e -> e.getValue().takesIds()).findFirst().ifPresent(e -> {
+        throw new IllegalArgumentException("lora_bias is not supported on an embedding ('" + e.getKey() + "'), as in PEFT");
+      });
+    }
     Map<String, TokenRows> tokenRows = tokenRows(model, resolved, targets.keySet(), adapterName);
     LoraConfig applied = anyTransposed && !resolved.fanInFanOut() ? resolved.withFanInFanOut(true) : resolved;
     Map<String, LoraDelta> deltas = new LinkedHashMap<>();
     targets.forEach((name, projection) -> deltas.put(name, projection.attachDelta(adapterName, new LoraDelta(
         projection, applied.rankFor(name), applied.scalingFor(name), applied.loraDropout(), applied.init(),
-        applied.useDora(), control))));
+        applied.useDora(), applied.loraBias(), control))));
     return new Injection(applied, deltas, TokenRows.attach(tokenRows, adapterName, true, control));
   }
 

@@ -24,15 +24,16 @@ public final class MixedLoraRows implements AutoCloseable {
 
   /**
    * Whether gathering applies: at least two different LoRA adapters among the rows, all with the
-   * same {@code lora_dropout} (the rows share one dropout draw). Otherwise each adapter computes
+   * same {@code lora_dropout} (the rows share one dropout draw) and none with {@code lora_bias}. Otherwise each adapter computes
    * its own rows ({@link dev.peft4j.peft.AdapterControl#forRows}).
    *
    * @param rowAdapters each row's adapter, null for rows without LoRA
    */
   public static boolean applies(List<LoraAdapter> rowAdapters) {
     List<LoraAdapter> distinct = rowAdapters.stream().filter(Objects::nonNull).distinct().toList();
-    return distinct.size() >= 2 && distinct.stream().flatMap(a -> a.deltas().values().stream())
-        .mapToDouble(LoraDelta::dropout).distinct().count() <= 1;
+    List<LoraDelta> deltas = distinct.stream().flatMap(a -> a.deltas().values().stream()).toList();
+    return distinct.size() >= 2 && deltas.stream().mapToDouble(LoraDelta::dropout).distinct().count() <= 1
+        && deltas.stream().allMatch(d -> d.loraBBias() == null);
   }
 
   /**
