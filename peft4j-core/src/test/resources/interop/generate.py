@@ -34,8 +34,8 @@ import torch
 from peft import (AdaptionPromptConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
                   TrainableTokensConfig, get_peft_model)
 from safetensors.torch import save_file
-from transformers import (BertConfig, BertForSequenceClassification, GPT2Config, GPT2LMHeadModel, LlamaConfig,
-                          LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM)
+from transformers import (BertConfig, BertForSequenceClassification, Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config,
+                          GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IDS = torch.tensor([[1, 5, 9, 13, 2, 7, 30, 11], [4, 4, 18, 60, 3, 25, 8, 1]])
@@ -56,6 +56,17 @@ def base(name):
                              rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
                              tie_word_embeddings=True)
         model = Qwen3ForCausalLM(config)
+    elif name == "gemma3":  # sliding-window layers (window 4 < the fixtures' 8 tokens) with their own rope θ, full
+        # layers with linear rope scaling, query_pre_attn_scalar ≠ head_dim, soft-capped logits, tied head
+        config = Gemma3TextConfig(vocab_size=64, hidden_size=16, intermediate_size=24, num_hidden_layers=3,
+                                  num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=64,
+                                  rms_norm_eps=1e-6, query_pre_attn_scalar=12, sliding_window=4,
+                                  layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+                                  rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                                                   "full_attention": {"rope_type": "linear", "factor": 2.0,
+                                                                      "rope_theta": 1000000.0}},
+                                  final_logit_softcapping=5.0, tie_word_embeddings=True)
+        model = Gemma3ForCausalLM(config)
     elif name == "bert":
         config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=4,
                             intermediate_size=24, max_position_embeddings=64, num_labels=3)
@@ -131,6 +142,10 @@ ADAPTERS = {
     "llama-tokens": ("llama", TrainableTokensConfig(token_indices=[3, 7, 9])),
     # the same on GPT-2's tied table: PEFT gives the head the trained rows too
     "gpt2-tokens": ("gpt2", TrainableTokensConfig(token_indices=[3, 7, 9])),
+    # Gemma 3: every projection and the (scaled, tied) token embeddings
+    "gemma3-lora": ("gemma3", LoraConfig(r=4, lora_alpha=8, target_modules=["embed_tokens", "q_proj", "k_proj", "v_proj",
+                                                                           "o_proj", "gate_proj", "up_proj", "down_proj"],
+                                         lora_dropout=0.0)),
     "qwen3-lora": ("qwen3", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                                        lora_dropout=0.0)),
     # (IA)³ with PEFT's default modules: learned vectors rescale k_proj's and v_proj's outputs and down_proj's input
@@ -205,7 +220,7 @@ def pickled_bases():
 def main(only):
     if only and all(name in ("pickles", "pickled-bases") for name in only):
         return
-    for name in ("llama", "gpt2", "bert", "qwen3"):
+    for name in ("llama", "gpt2", "bert", "qwen3", "gemma3"):
         shutil.rmtree(os.path.join(HERE, name), ignore_errors=True)
         base(name).save_pretrained(os.path.join(HERE, name))
     for adapter, (base_name, config) in ADAPTERS.items():

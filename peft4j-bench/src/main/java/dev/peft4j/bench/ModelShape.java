@@ -1,6 +1,7 @@
 package dev.peft4j.bench;
 
 import dev.peft4j.model.llama.LlamaConfig;
+import dev.peft4j.nn.Activation;
 import dev.peft4j.nn.RopeScaling;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -75,7 +76,7 @@ public record ModelShape(int dim, int layers, int heads, int kvHeads, int ffn, i
   /** A llama config of this shape (no biases, untied head, rope θ 10000). */
   public LlamaConfig config(int maxPositions) {
     return new LlamaConfig("llama", vocab, dim, ffn, layers, heads, kvHeads, headDim(), maxPositions,
-        1e-5, 10000.0, new RopeScaling.None(), false, false, false, false, false);
+        1e-5, 10000.0, new RopeScaling.None(), false, false, false, false, false, Activation.SILU, null);
   }
 
   /** The shape as a JSON object with the CLI's option names. */

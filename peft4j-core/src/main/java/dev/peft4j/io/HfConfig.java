@@ -88,6 +88,25 @@ public final class HfConfig {
     return out;
   }
 
+  /** A list of strings such as {@code layer_types}; empty if absent or null. */
+  public List<String> strings(String key) throws ModelFormatException {
+    JsonNode n = root.get(key);
+    List<String> out = new ArrayList<>();
+    if (n == null || n.isNull()) {
+      return out;
+    }
+    if (!n.isArray()) {
+      throw new ModelFormatException(source + ": \"" + key + "\" must be a list, got " + n);
+    }
+    for (JsonNode e : n) {
+      if (!e.isTextual()) {
+        throw new ModelFormatException(source + ": \"" + key + "\" must hold strings, got " + e);
+      }
+      out.add(e.asText());
+    }
+    return out;
+  }
+
   /** Whether {@code key} is present with the value null (as opposed to absent, which means the default). */
   public boolean isNull(String key) {
     JsonNode n = root.get(key);

@@ -15,7 +15,7 @@ import java.util.Set;
 
 /** Builds the right model for a Hugging Face directory from its {@code config.json} and loads its weights. */
 public final class AutoModel {
-  private static final String SUPPORTED = "llama, mistral, qwen2, qwen3, gpt2, bert";
+  private static final String SUPPORTED = "llama, mistral, qwen2, qwen3, gemma3_text, gpt2, bert";
 
   private AutoModel() {}
 
@@ -78,6 +78,7 @@ public final class AutoModel {
       case "mistral":
       case "qwen2":
       case "qwen3":
+      case "gemma3_text":
         return new LlamaForCausalLM(LlamaConfig.from(config));
       case "gpt2":
         return new Gpt2LMHeadModel(Gpt2Config.from(config));

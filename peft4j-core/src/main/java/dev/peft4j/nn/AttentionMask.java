@@ -34,6 +34,24 @@ public final class AttentionMask {
   }
 
   /**
+   * {@code mask} (from {@link #of}; null meaning causal over every key) restricted to a sliding
+   * window: a query sees only the keys fewer than {@code window} positions before it, by index in
+   * the cache (transformers' {@code sliding_window_overlay}: {@code kv_idx > q_idx - window}).
+   * Returns {@code mask} itself when the window covers every key.
+   *
+   * @return [B or 1, 1, Tq, Tk], or {@code mask}
+   */
+  public static Tensor slidingWindow(Tensor mask, long queries, long keys, int window) {
+    if (keys <= window) {
+      return mask;
+    }
+    Tensor keyIdx = Tensor.arange(keys).view(1, keys);
+    Tensor queryIdx = Tensor.arange(queries).add(keys - queries).view(queries, 1);
+    Tensor near = queryIdx.le(keyIdx.add(window - 1L)).view(1, 1, queries, keys); // q − k < window
+    return (mask == null ? keyIdx.le(queryIdx).view(1, 1, queries, keys) : mask).logicalAnd(near);
+  }
+
+  /**
    * Position ids [B, T] for the last {@code T} of the {@code keyPadding} positions: the count of
    * real tokens before each position, so a left-padded row gets the same positions as alone
    * (Hugging Face: {@code attention_mask.cumsum(-1) - 1}, padding clamped to 0).

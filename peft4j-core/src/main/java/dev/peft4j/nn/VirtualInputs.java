@@ -163,6 +163,14 @@ public final class VirtualInputs {
     return AttentionMask.of(keyMask, queries, keys, causal);
   }
 
+  /**
+   * {@link #attentionMask} of a causal attention restricted to a sliding {@code window}
+   * ({@link AttentionMask#slidingWindow}); the same as it while the window covers every key.
+   */
+  public Tensor slidingAttentionMask(int window) {
+    return AttentionMask.slidingWindow(attentionMask(true), queries, keys, window);
+  }
+
   /** Per-token values (e.g. token type ids) [B, T] extended with {@code fill} for the virtual tokens: [B, Tq]. */
   public Tensor extendFront(Tensor perToken, long fill) {
     if (stripped == 0) {

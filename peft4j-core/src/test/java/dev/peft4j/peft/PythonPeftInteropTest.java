@@ -49,6 +49,7 @@ class PythonPeftInteropTest {
       "gpt2-dora, gpt2",
       "llama-dora-embed, llama",
       "qwen3-lora, qwen3",
+      "gemma3-lora, gemma3",
       "llama-tokens, llama",
       "gpt2-tokens, gpt2",
       "llama-lora-tokens, llama",

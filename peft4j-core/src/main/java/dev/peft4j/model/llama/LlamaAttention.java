@@ -12,7 +12,8 @@ import java.util.Arrays;
 
 /**
  * {@code self_attn}: q/k/v/o projections around grouped-query attention with rotary positions;
- * with Qwen3's {@code q_norm}/{@code k_norm}, an RMSNorm over each head of q and k first.
+ * with Qwen3's and Gemma 3's {@code q_norm}/{@code k_norm}, an RMSNorm over each head of q and k
+ * first; Gemma 3 scales the scores by {@code query_pre_attn_scalar}^-1/2 instead of D^-1/2.
  */
 final class LlamaAttention extends Module implements KvSite.Owner {
   private final Linear qProj;
@@ -22,6 +23,7 @@ final class LlamaAttention extends Module implements KvSite.Owner {
   private final RmsNorm qNorm; // null without per-head q/k norms
   private final RmsNorm kNorm;
   private final int headDim;
+  private final double scale;
   private final Attention attention;
 
   LlamaAttention(LlamaConfig c, int layer) {
@@ -31,9 +33,10 @@ final class LlamaAttention extends Module implements KvSite.Owner {
     kProj = child("k_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     vProj = child("v_proj", new Linear(c.hiddenSize(), kvDim, c.qkvBias()));
     oProj = child("o_proj", new Linear(qDim, c.hiddenSize(), c.outputBias()));
-    qNorm = c.qkNorm() ? child("q_norm", new RmsNorm(c.headDim(), c.rmsNormEps())) : null;
-    kNorm = c.qkNorm() ? child("k_norm", new RmsNorm(c.headDim(), c.rmsNormEps())) : null;
+    qNorm = c.qkNorm() ? child("q_norm", new RmsNorm(c.headDim(), c.rmsNormEps(), c.normOffset())) : null;
+    kNorm = c.qkNorm() ? child("k_norm", new RmsNorm(c.headDim(), c.rmsNormEps(), c.normOffset())) : null;
     headDim = c.headDim();
+    scale = c.gemma3() != null ? c.gemma3().attentionScale() : 1 / Math.sqrt(c.headDim());
     attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), layer, c.hiddenSize(), true,
         h -> new Tensor[] {perHead(kNorm, kProj.forwardWithoutDeltas(h)), vProj.forwardWithoutDeltas(h)});
   }
@@ -45,7 +48,7 @@ final class LlamaAttention extends Module implements KvSite.Owner {
 
   Tensor forward(Tensor x, RotaryEmbedding.Rotation rotation, KvCache cache, Tensor mask) {
     Tensor attended = attention.forward(perHead(qNorm, qProj.forward(x)), perHead(kNorm, kProj.forward(x)),
-        vProj.forward(x), rotation, cache, mask);
+        vProj.forward(x), rotation, cache, mask, scale);
     return oProj.forward(attended);
   }
 

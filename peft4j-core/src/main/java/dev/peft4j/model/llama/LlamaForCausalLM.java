@@ -10,13 +10,18 @@ import dev.peft4j.nn.Linear;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.ModuleList;
 import dev.peft4j.nn.RmsNorm;
+import dev.peft4j.nn.RopeScaling;
 import dev.peft4j.nn.RotaryEmbedding;
 import dev.peft4j.nn.VirtualInputs;
 import dev.peft4j.tensor.Tensor;
 import java.util.List;
 import java.util.Optional;
 
-/** LLaMA (and Mistral/Qwen2) decoder with its language-model head: Hugging Face's {@code LlamaForCausalLM}. */
+/**
+ * LLaMA (and Mistral, Qwen2, Qwen3, Gemma 3) decoder with its language-model head: Hugging Face's
+ * {@code LlamaForCausalLM} (and {@code Gemma3ForCausalLM}: scaled token embeddings, sliding-window
+ * layers with their own rope θ, logits optionally soft-capped).
+ */
 public final class LlamaForCausalLM extends DecoderLm {
   private final LlamaConfig config;
   private final Backbone model;
@@ -42,7 +47,9 @@ public final class LlamaForCausalLM extends DecoderLm {
 
   @Override
   public Tensor logits(Tensor hidden) {
-    return lmHead == null ? model.embedTokens.asOutputHead(hidden) : lmHead.forward(hidden);
+    Tensor logits = lmHead == null ? model.embedTokens.asOutputHead(hidden) : lmHead.forward(hidden);
+    Double cap = config.gemma3() == null ? null : config.gemma3().finalLogitSoftcap();
+    return cap == null ? logits : logits.div(cap).tanh().mul(cap); // Gemma: cap · tanh(logits / cap)
   }
 
   @Override
@@ -52,7 +59,7 @@ public final class LlamaForCausalLM extends DecoderLm {
 
   @Override
   public String architecture() {
-    return "LlamaForCausalLM";
+    return config.gemma3() != null ? "Gemma3ForCausalLM" : "LlamaForCausalLM";
   }
 
   @Override
@@ -77,6 +84,8 @@ public final class LlamaForCausalLM extends DecoderLm {
     final ModuleList<LlamaDecoderLayer> layers;
     final RmsNorm norm;
     final RotaryEmbedding rope;
+    private final RotaryEmbedding localRope; // Gemma 3's sliding layers; null otherwise
+    private final LlamaConfig.Gemma3 gemma3;
     private final long maxPositions;
     private final InputEmbeddingSite inputSite;
     private final List<KvSite> kvSites;
@@ -87,9 +96,12 @@ public final class LlamaForCausalLM extends DecoderLm {
       for (int i = 0; i < c.numLayers(); i++) {
         layers.add(new LlamaDecoderLayer(c, i));
       }
-      norm = child("norm", new RmsNorm(c.hiddenSize(), c.rmsNormEps()));
+      norm = child("norm", new RmsNorm(c.hiddenSize(), c.rmsNormEps(), c.normOffset()));
       rope = new RotaryEmbedding(
           c.ropeScaling().inverseFrequencies(c.ropeTheta(), c.headDim()), c.maxPositions());
+      gemma3 = c.gemma3();
+      localRope = gemma3 == null ? null : new RotaryEmbedding(
+          new RopeScaling.None().inverseFrequencies(gemma3.localRopeTheta(), c.headDim()), c.maxPositions());
       maxPositions = c.maxPositions();
       inputSite = new InputEmbeddingSite(embedTokens);
       kvSites = layers.asList().stream().map(l -> l.selfAttn.kvSite()).toList();
@@ -106,13 +118,19 @@ public final class LlamaForCausalLM extends DecoderLm {
         private VirtualInputs in;
         private RotaryEmbedding.Rotation rotation;
         private Tensor mask;
+        private RotaryEmbedding.Rotation slidingRotation; // Gemma 3's sliding layers
+        private Tensor slidingMask;
 
         @Override
         public Tensor embed() {
-          in = VirtualInputs.prepare(inputSite, kvSites, ids, embedTokens.forward(ids), attentionMask, cache,
+          in = VirtualInputs.prepare(inputSite, kvSites, ids, tokenEmbeddings(ids), attentionMask, cache,
               maxPositions);
           rotation = rope.at(in.positions(), in.embeddings().dtype());
           mask = in.attentionMask(true);
+          if (gemma3 != null) {
+            slidingRotation = localRope.at(in.positions(), in.embeddings().dtype());
+            slidingMask = in.slidingAttentionMask(gemma3.slidingWindow());
+          }
           return in.embeddings();
         }
 
@@ -123,7 +141,8 @@ public final class LlamaForCausalLM extends DecoderLm {
 
         @Override
         public Tensor layer(int i, Tensor h) {
-          return layers.get(i).forward(h, rotation, cache, mask);
+          boolean sliding = gemma3 != null && gemma3.slidingLayers().get(i);
+          return layers.get(i).forward(h, sliding ? slidingRotation : rotation, cache, sliding ? slidingMask : mask);
         }
 
         @Override
@@ -131,6 +150,15 @@ public final class LlamaForCausalLM extends DecoderLm {
           return norm.forward(in.strip(h));
         }
       };
+    }
+
+    /**
+     * The table's rows for {@code ids}, with every delta on it; Gemma 3 multiplies them by √hidden
+     * rounded to the table's dtype, as its scaled embedding (and PEFT's adapters on it) do.
+     */
+    private Tensor tokenEmbeddings(Tensor ids) {
+      Tensor e = embedTokens.forward(ids);
+      return gemma3 == null ? e : e.mul(Tensor.full(embedTokens.weight().value().dtype(), gemma3.embedScale()).to(e.dtype()));
     }
   }
 }

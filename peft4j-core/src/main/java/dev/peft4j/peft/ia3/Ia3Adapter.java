@@ -26,6 +26,7 @@ public final class Ia3Adapter implements Adapter {
       "mistral", List.of("k_proj", "v_proj", "down_proj"),
       "qwen2", List.of("q_proj", "v_proj", "down_proj"),
       "qwen3", List.of("q_proj", "v_proj", "down_proj"),
+      "gemma3_text", List.of("q_proj", "v_proj", "down_proj"),
       "gpt2", List.of("c_attn", "mlp.c_proj"),
       "bert", List.of("key", "value", "output.dense"));
   /** PEFT's TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING, likewise. */
@@ -34,6 +35,7 @@ public final class Ia3Adapter implements Adapter {
       "mistral", List.of("down_proj"),
       "qwen2", List.of("down_proj"),
       "qwen3", List.of("down_proj"),
+      "gemma3_text", List.of("down_proj"),
       "gpt2", List.of("mlp.c_proj"),
       "bert", List.of("output.dense"));
 

@@ -28,6 +28,7 @@ public final class LoraTuner {
       "mistral", List.of("q_proj", "v_proj"),
       "qwen2", List.of("q_proj", "v_proj"),
       "qwen3", List.of("q_proj", "v_proj"),
+      "gemma3_text", List.of("q_proj", "v_proj"),
       "gpt2", List.of("c_attn"),
       "bert", List.of("query", "value"));
 
