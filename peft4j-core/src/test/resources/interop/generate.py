@@ -32,7 +32,7 @@ import sys
 
 import torch
 from peft import (AdaptionPromptConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
-                  TrainableTokensConfig, get_peft_model)
+                  TrainableTokensConfig, VeraConfig, get_peft_model)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertForSequenceClassification, Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config,
                           GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM)
@@ -146,6 +146,13 @@ ADAPTERS = {
     "gemma3-lora": ("gemma3", LoraConfig(r=4, lora_alpha=8, target_modules=["embed_tokens", "q_proj", "k_proj", "v_proj",
                                                                            "o_proj", "gate_proj", "up_proj", "down_proj"],
                                          lora_dropout=0.0)),
+    # VeRA: frozen random A and B shared by every layer (the largest shapes, sliced per layer; saved with the adapter),
+    # trained scaling vectors per layer; GPT-2's Conv1D layers of two shapes
+    "llama-vera": ("llama", VeraConfig(r=4, target_modules=["q_proj", "v_proj", "down_proj"])),
+    "gpt2-vera": ("gpt2", VeraConfig(r=4, target_modules=["c_attn", "c_fc"], fan_in_fan_out=True)),
+    # the same without the projections in the file: A and B are drawn again from projection_prng_key
+    "llama-vera-unsaved": ("llama", VeraConfig(r=4, target_modules=["q_proj", "v_proj"], save_projection=False,
+                                               projection_prng_key=7)),
     "qwen3-lora": ("qwen3", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                                        lora_dropout=0.0)),
     # (IA)³ with PEFT's default modules: learned vectors rescale k_proj's and v_proj's outputs and down_proj's input

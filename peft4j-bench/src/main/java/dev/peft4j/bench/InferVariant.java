@@ -10,6 +10,7 @@ import dev.peft4j.peft.ia3.Ia3Config;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
+import dev.peft4j.peft.vera.VeraConfig;
 import dev.peft4j.tensor.DType;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,6 +71,7 @@ public record InferVariant(String name, String reference, int minBatch, Setup se
       method("dora", LoraConfig.builder().r(8).loraAlpha(16).taskType(TaskType.CAUSAL_LM)
           .init(LoraConfig.LoraInit.RANDOM).useDora(true).build()),
       method("ia3", Ia3Config.builder().taskType(TaskType.CAUSAL_LM).initIa3Weights(false).build()),
+      method("vera", VeraConfig.builder().r(256).taskType(TaskType.CAUSAL_LM).initWeights(false).build()),
       method("prefix", PrefixTuningConfig.builder().numVirtualTokens(20).taskType(TaskType.CAUSAL_LM).build()),
       new InferVariant("llama-adapter", null, 1, (model, batch) -> attach(model, LlamaAdapterConfig.builder().adapterLen(10)
           .adapterLayers(model.config().numLayers()).taskType(TaskType.CAUSAL_LM).build()), null),

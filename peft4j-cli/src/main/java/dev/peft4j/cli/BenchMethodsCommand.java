@@ -23,7 +23,7 @@ final class BenchMethodsCommand implements Callable<Integer> {
   /**
    * Every compared method as the {@code peft4j train} arguments it is trained with: the one place
    * their hyperparameters are set. Prompt tuning and P-tuning train only a few vectors and want a
-   * larger learning rate, as does (IA)³, whose vectors only rescale; full fine-tuning moves every weight and wants a small one (tuned on the
+   * larger learning rate, as do (IA)³ and VeRA, which train only scaling vectors; full fine-tuning moves every weight and wants a small one (tuned on the
    * README example: 5e-5 reached 80.0% in its 150 steps, 2e-4 85.6%).
    */
   static final List<String> TABLE = List.of(
@@ -31,6 +31,7 @@ final class BenchMethodsCommand implements Callable<Integer> {
       "--method lora --r 8 --alpha 16 --lr 2e-3",
       "--method lora --r 8 --alpha 16 --dora --lr 2e-3",
       "--method ia3 --lr 3e-2",
+      "--method vera --lr 3e-2",
       "--method houlsby --lr 2e-3",
       "--method pfeiffer --lr 2e-3",
       "--method parallel --lr 2e-3",

@@ -16,6 +16,7 @@ import dev.peft4j.peft.prompt.PromptTemplate;
 import dev.peft4j.peft.prompt.PromptTuningConfig;
 import dev.peft4j.peft.tokens.TrainableTokensConfig;
 import dev.peft4j.peft.union.ConfigUnion;
+import dev.peft4j.peft.vera.VeraConfig;
 import dev.peft4j.text.Tokenizer;
 import java.util.List;
 import java.util.Locale;
@@ -25,13 +26,13 @@ import picocli.CommandLine.Option;
 
 /** {@code --method} and each method's hyperparameters, turned into a {@link PeftConfig}. */
 final class MethodOptions {
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, ia3, trainable-tokens (rows of --trainable-tokens alone), houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, ia3, vera, trainable-tokens (rows of --trainable-tokens alone), houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
           + " llama-adapter, mam (prefix + scaled parallel adapter); or full (full fine-tuning: every weight trains, no"
           + " adapter; saves the whole model, use a low --lr such as 2e-4).")
   String method;
 
-  @Option(names = "--r", defaultValue = "8", description = "LoRA rank.")
-  int rank;
+  @Option(names = "--r", paramLabel = "R", description = "LoRA rank (default 8); VeRA's shared rank (default 256).")
+  Integer rank;
 
   @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (the update is scaled by alpha/r).")
   double alpha;
@@ -123,7 +124,7 @@ final class MethodOptions {
   }
 
   /** Names {@code --method} accepts. */
-  static final String AVAILABLE = "lora, ia3, trainable-tokens, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
+  static final String AVAILABLE = "lora, ia3, vera, trainable-tokens, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
       + " prefix, llama-adapter, mam, full";
 
   /** {@code --method full}: no adapter; every weight of the model trains. */
@@ -151,6 +152,9 @@ final class MethodOptions {
         return lora(task, modulesToSave, base);
       case "ia3":
         return ia3(task, modulesToSave, base);
+      case "vera":
+        return VeraConfig.builder().r(rank == null ? 256 : rank).targetModules(targetSelector()).taskType(task)
+            .modulesToSave(modulesToSave).baseModelNameOrPath(base).build();
       case "trainable-tokens":
         return trainableTokens(task, base);
       case "houlsby":
@@ -238,7 +242,7 @@ final class MethodOptions {
   }
 
   private LoraConfig lora(TaskType task, List<String> modulesToSave, String base) {
-    LoraConfig.Builder b = LoraConfig.builder().r(rank).loraAlpha(alpha).loraDropout(loraDropout).useDora(dora).loraBias(loraBias)
+    LoraConfig.Builder b = LoraConfig.builder().r(rank == null ? 8 : rank).loraAlpha(alpha).loraDropout(loraDropout).useDora(dora).loraBias(loraBias)
         .taskType(task).modulesToSave(modulesToSave).baseModelNameOrPath(base).targetModules(targetSelector());
     if (trainableTokens != null) {
       b.trainableTokens(TrainableTokens.of(trainableTokens));

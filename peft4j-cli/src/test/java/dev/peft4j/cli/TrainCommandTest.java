@@ -117,6 +117,13 @@ class TrainCommandTest {
   }
 
   @Test
+  void veraTrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
+    Path out = trainsAndLowersTheLoss("vera", "--method", "vera", "--r", "16", "--lr", "0.1");
+    assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"peft_type\": \"VERA\"");
+    mergedGivesTheAdaptersLogits(out);
+  }
+
+  @Test
   void trainableTokensAloneTrainAndMergeToTheSameLogits() throws Exception {
     // only the input rows of a..j train (the tiny model's head is untied), so the loss falls less (0.90x measured)
     Path out = trainsAndLowersTheLoss(0.95, "tokens-alone", "--method", "trainable-tokens", "--trainable-tokens",

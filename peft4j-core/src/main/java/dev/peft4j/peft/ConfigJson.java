@@ -103,6 +103,25 @@ public final class ConfigJson {
     return ((Number) v).doubleValue();
   }
 
+  /** {@code layers_to_transform}: a list of layer indices or a single one; null when absent. */
+  public static List<Integer> layersToTransform(Map<String, Object> json) {
+    Object layers = json.get("layers_to_transform");
+    if (layers == null) {
+      return null;
+    }
+    return layers instanceof List<?> list ? list.stream().map(x -> integer(x, "layers_to_transform")).toList()
+        : List.of(integer(layers, "layers_to_transform"));
+  }
+
+  /** {@code layers_pattern}: a list of names or a single one; null when absent. */
+  public static List<String> layersPattern(Map<String, Object> json) {
+    Object pattern = json.get("layers_pattern");
+    if (pattern == null) {
+      return null;
+    }
+    return pattern instanceof String s ? List.of(s) : ((List<?>) pattern).stream().map(String::valueOf).toList();
+  }
+
   public static List<String> strings(Map<String, Object> json, String key) {
     Object v = json.get(key);
     if (v == null) {

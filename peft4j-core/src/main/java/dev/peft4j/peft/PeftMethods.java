@@ -26,6 +26,9 @@ import dev.peft4j.peft.tokens.TrainableTokensConfig;
 import dev.peft4j.peft.tokens.TrainableTokensConfigJson;
 import dev.peft4j.peft.union.ConfigUnion;
 import dev.peft4j.peft.union.UnionAdapter;
+import dev.peft4j.peft.vera.VeraAdapter;
+import dev.peft4j.peft.vera.VeraConfig;
+import dev.peft4j.peft.vera.VeraConfigJson;
 import java.util.Map;
 
 /**
@@ -43,6 +46,9 @@ final class PeftMethods {
     }
     if (config instanceof Ia3Config) {
       return Ia3Adapter.attach(model, ((Ia3Config) config).withBaseModel(base), name, control);
+    }
+    if (config instanceof VeraConfig) {
+      return VeraAdapter.attach(model, ((VeraConfig) config).withBaseModel(base), name, control);
     }
     if (config instanceof TrainableTokensConfig) {
       return TrainableTokensAdapter.attach(model, ((TrainableTokensConfig) config).withBaseModel(base), name, control);
@@ -95,6 +101,9 @@ final class PeftMethods {
     if (Ia3Config.PEFT_TYPE.equals(type)) {
       return Ia3ConfigJson.parse(json, source);
     }
+    if (VeraConfig.PEFT_TYPE.equals(type)) {
+      return VeraConfigJson.parse(json, source);
+    }
     if (TrainableTokensConfig.PEFT_TYPE.equals(type)) {
       return TrainableTokensConfigJson.parse(json, source);
     }
@@ -117,7 +126,8 @@ final class PeftMethods {
       return parseUnion(json, (String) type, source);
     }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
-        + "' is not supported (supported: LORA, " + Ia3Config.PEFT_TYPE + ", " + TrainableTokensConfig.PEFT_TYPE + ", "
+        + "' is not supported (supported: LORA, " + Ia3Config.PEFT_TYPE + ", " + VeraConfig.PEFT_TYPE + ", "
+        + TrainableTokensConfig.PEFT_TYPE + ", "
         + BottleneckConfig.PEFT_TYPE
         + ", PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT, MAM, UNION)"));
   }

@@ -45,6 +45,18 @@ public final class TargetMatcher {
     return OptionalInt.empty();
   }
 
+  /**
+   * Whether {@code moduleName} lies in one of {@code layersToTransform} (PEFT's
+   * {@code layers_to_transform}, found by {@link #layerIndex}); every module does when it is null.
+   */
+  public static boolean inLayers(String moduleName, List<Integer> layersToTransform, List<String> layersPattern) {
+    if (layersToTransform == null) {
+      return true;
+    }
+    OptionalInt layer = layerIndex(moduleName, layersPattern);
+    return layer.isPresent() && layersToTransform.contains(layer.getAsInt());
+  }
+
   /** {@code key} of a rank/alpha pattern matches like PEFT: regex {@code (.*\.)?key$} against the name. */
   public static boolean patternKeyMatches(String key, String moduleName) {
     return Pattern.compile("(.*\\.)?" + key + "$").matcher(moduleName).matches();

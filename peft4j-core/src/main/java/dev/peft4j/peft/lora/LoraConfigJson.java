@@ -50,16 +50,8 @@ public final class LoraConfigJson {
         b.excludeModules(ModuleSelector.fromJson(json.get("exclude_modules")));
       }
       b.modulesToSave(ConfigJson.strings(json, "modules_to_save"));
-      Object layers = json.get("layers_to_transform");
-      if (layers != null) {
-        b.layersToTransform(layers instanceof List<?> list
-            ? list.stream().map(x -> ConfigJson.integer(x, "layers_to_transform")).toList()
-            : List.of(ConfigJson.integer(layers, "layers_to_transform")));
-      }
-      Object pattern = json.get("layers_pattern");
-      if (pattern != null) {
-        b.layersPattern(pattern instanceof String ? List.of((String) pattern) : strings(pattern));
-      }
+      b.layersToTransform(ConfigJson.layersToTransform(json));
+      b.layersPattern(ConfigJson.layersPattern(json));
       b.rankPattern(map(json.get("rank_pattern"), v -> ConfigJson.integer(v, "rank_pattern value")));
       b.alphaPattern(map(json.get("alpha_pattern"), v -> ((Number) v).doubleValue()));
       Object tokens = json.get("trainable_token_indices");
@@ -88,10 +80,6 @@ public final class LoraConfigJson {
 
   private static List<Integer> tokenIds(List<?> ids) {
     return ids.stream().map(id -> ConfigJson.integer(id, "trainable_token_indices")).toList();
-  }
-
-  private static List<String> strings(Object list) {
-    return ((List<?>) list).stream().map(String::valueOf).toList();
   }
 
   private static <T> Map<String, T> map(Object value, java.util.function.Function<Object, T> convert) {

@@ -14,7 +14,6 @@ import dev.peft4j.peft.tokens.TrainableTokensDelta;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
 import java.util.Set;
 
 /**
@@ -53,7 +52,7 @@ public final class LoraTuner {
     LoraConfig resolved = config.targetModules() != null ? config : config.withTargetModules(defaultTargets(model));
     Map<String, Projection> targets = ProjectionTargets.find(model, new ProjectionTargets.Query("LoRA",
         resolved.targetModules(), resolved.excludeModules(), resolved.modulesToSave(),
-        name -> inSelectedLayers(resolved, name), true), adapterName);
+        name -> TargetMatcher.inLayers(name, resolved.layersToTransform(), resolved.layersPattern()), true), adapterName);
     boolean anyTransposed = targets.values().stream().anyMatch(Projection::weightTransposed);
     if (resolved.loraBias()) {
       targets.entrySet().stream().filter(e -> e.getValue().takesIds()).findFirst().ifPresent(e -> {
@@ -103,15 +102,12 @@ public final class LoraTuner {
     return rows;
   }
 
-  private static boolean inSelectedLayers(LoraConfig config, String name) {
-    if (config.layersToTransform() == null) {
-      return true;
-    }
-    OptionalInt layer = TargetMatcher.layerIndex(name, config.layersPattern());
-    return layer.isPresent() && config.layersToTransform().contains(layer.getAsInt());
-  }
-
-  private static ModuleSelector defaultTargets(PretrainedModel model) {
+  /**
+   * PEFT's default LoRA targets for the model's architecture (VeRA uses the same).
+   *
+   * @throws IllegalArgumentException for an architecture without defaults
+   */
+  public static ModuleSelector defaultTargets(PretrainedModel model) {
     List<String> names = DEFAULT_TARGETS.get(model.modelType());
     if (names == null) {
       throw new IllegalArgumentException("no default target_modules for model_type '" + model.modelType()

@@ -1,0 +1,95 @@
+package dev.peft4j.peft.vera;
+
+import dev.peft4j.nn.Module;
+import dev.peft4j.nn.OutputDelta;
+import dev.peft4j.nn.Parameter;
+import dev.peft4j.nn.Projection;
+import dev.peft4j.peft.Adapter;
+import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.Engine;
+import dev.peft4j.tensor.Functional;
+import dev.peft4j.tensor.Tensor;
+
+/**
+ * VeRA on one projection: {@code Δ(x) = λ_b ⊙ (B_s (λ_d ⊙ (A_s dropout(x))))} with the shared A and
+ * B sliced to this layer ({@link VeraProjections}), λ_d [r] and λ_b [out] trained. Computed in the
+ * scalings' dtype (float32 on a bf16 model) and added in the output's, as PEFT does.
+ */
+final class VeraDelta extends Module implements OutputDelta {
+  private final Projection host;
+  private final VeraProjections projections;
+  private final Parameter lambdaB; // vera_lambda_b [out]
+  private final Parameter lambdaD; // vera_lambda_d [r]
+  private final double dropout;
+  private final AdapterControl control;
+  private boolean merged;
+
+  VeraDelta(Projection host, VeraProjections projections, VeraConfig config, AdapterControl control) {
+    this.host = host;
+    this.projections = projections;
+    this.dropout = config.veraDropout();
+    this.control = control;
+    this.lambdaB = parameter("vera_lambda_b", host.outFeatures());
+    this.lambdaD = parameter("vera_lambda_d", config.r());
+    DType dtype = Adapter.trainedDType(host.weight().value().dtype());
+    try (Engine.GradGuard g = Engine.noGrad()) {
+      boolean init = config.initWeights();
+      lambdaB.set((init ? Tensor.zeros(DType.F32, host.outFeatures()) : Tensor.ones(DType.F32, host.outFeatures()))
+          .to(dtype));
+      lambdaD.set((init ? Tensor.full(DType.F32, config.dInitial(), config.r()) : Tensor.randn(DType.F32, config.r()))
+          .to(dtype));
+    }
+  }
+
+  Parameter lambdaB() {
+    return lambdaB;
+  }
+
+  Parameter lambdaD() {
+    return lambdaD;
+  }
+
+  @Override
+  public boolean active() {
+    return control.enabled() && !merged;
+  }
+
+  @Override
+  public Tensor applyTo(Tensor output, Tensor input) {
+    return output.add(control.forRows(input, this::change).to(output.dtype()));
+  }
+
+  /** @param x [..., in] @return λ_b ⊙ B_s (λ_d ⊙ A_s dropout(x)), [..., out] in the scalings' dtype */
+  private Tensor change(Tensor x) {
+    Tensor l = lambdaD.value();
+    Tensor in = Functional.dropout(x.dtype() == l.dtype() ? x : x.to(l.dtype()), dropout, control.training());
+    Tensor down = Functional.linear(in, projections.slicedA(host.inFeatures()).to(l.dtype()), null).mul(l);
+    return Functional.linear(down, projections.slicedB(host.outFeatures()).to(l.dtype()), null).mul(lambdaB.value());
+  }
+
+  /** {@code (λ_b ⊙ B_s)(λ_d ⊙ A_s)} in float32, in the host weight's layout ([in, out] for Conv1D). */
+  Tensor deltaWeight() {
+    Tensor b = projections.slicedB(host.outFeatures()).to(DType.F32).mul(lambdaB.value().to(DType.F32).unsqueeze(1));
+    Tensor a = projections.slicedA(host.inFeatures()).to(DType.F32).mul(lambdaD.value().to(DType.F32).unsqueeze(1));
+    Tensor delta = b.matmul(a);
+    return host.weightTransposed() ? delta.transpose(0, 1) : delta;
+  }
+
+  /** The merged weight, W + ΔW in W's dtype; nothing changes until {@link #mergeInto}. */
+  Tensor mergedWeight() {
+    Tensor w = host.weight().value();
+    return w.to(DType.F32).add(deltaWeight()).to(w.dtype());
+  }
+
+  void mergeInto(Tensor weight) {
+    host.weight().value().copy_(weight);
+    merged = true;
+  }
+
+  void unmerge() {
+    Tensor w = host.weight().value();
+    w.copy_(w.to(DType.F32).sub(deltaWeight()));
+    merged = false;
+  }
+}
