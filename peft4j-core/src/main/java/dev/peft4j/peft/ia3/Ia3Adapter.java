@@ -1,25 +1,17 @@
 package dev.peft4j.peft.ia3;
 
-import dev.peft4j.io.ModelFormatException;
-import dev.peft4j.io.TensorData;
 import dev.peft4j.model.PretrainedModel;
-import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
-import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
-import dev.peft4j.peft.AdapterFormat;
+import dev.peft4j.peft.DeltaAdapter;
 import dev.peft4j.peft.ModuleSelector;
-import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.ProjectionTargets;
-import dev.peft4j.tensor.Engine;
-import dev.peft4j.tensor.Scope;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** (IA)³ attached to a model under one adapter name: one {@link Ia3Delta} per targeted projection. */
-public final class Ia3Adapter implements Adapter {
+/** (IA)³ attached to a model under one adapter name: one {@link Ia3Delta} per targeted projection, its vector saved as {@code <module>.ia3_l}. */
+public final class Ia3Adapter extends DeltaAdapter<Ia3Delta> {
   /** PEFT's TRANSFORMERS_MODELS_TO_IA3_TARGET_MODULES_MAPPING for the architectures peft4j has. */
   private static final Map<String, List<String>> DEFAULT_TARGETS = Map.of(
       "llama", List.of("k_proj", "v_proj", "down_proj"),
@@ -39,17 +31,8 @@ public final class Ia3Adapter implements Adapter {
       "gpt2", List.of("mlp.c_proj"),
       "bert", List.of("output.dense"));
 
-  private final PretrainedModel model;
-  private final String name;
-  private final Ia3Config config;
-  private final Map<String, Ia3Delta> deltas;
-  private final List<Ia3Delta> mergeOrder = new ArrayList<>(); // for LIFO unmerge
-
   private Ia3Adapter(PretrainedModel model, String name, Ia3Config config, Map<String, Ia3Delta> deltas) {
-    this.model = model;
-    this.name = name;
-    this.config = config;
-    this.deltas = deltas;
+    super(model, name, config, deltas);
   }
 
   /**
@@ -85,87 +68,12 @@ public final class Ia3Adapter implements Adapter {
   }
 
   @Override
-  public PeftConfig config() {
-    return config;
-  }
-
-  @Override
-  public List<String> targetedModules() {
-    return List.copyOf(deltas.keySet());
+  protected String describe() {
+    return "the (IA)³ vectors";
   }
 
   /** Whether the module {@code path} has its input rescaled (a feed-forward target) rather than its output. */
   public boolean rescalesInput(String path) {
     return deltas.get(path).feedforward();
-  }
-
-  @Override
-  public Map<String, Parameter> trainableParameters() {
-    Map<String, Parameter> out = new LinkedHashMap<>();
-    deltas.forEach((module, d) -> out.put(module + "." + name + "." + Ia3Delta.SAVED_NAME, d.vector()));
-    return out;
-  }
-
-  /** {@code <module>.ia3_l}, PEFT's names. */
-  @Override
-  public Map<String, Parameter> savedTensors() {
-    Map<String, Parameter> out = new LinkedHashMap<>();
-    deltas.forEach((module, d) -> out.put(AdapterFormat.TUNER_PREFIX + module + "." + Ia3Delta.SAVED_NAME, d.vector()));
-    return out;
-  }
-
-  @Override
-  public void load(Map<String, TensorData> tensors, String source) throws ModelFormatException {
-    AdapterFormat.loadExactly(savedTensors(), tensors, source, "the (IA)³ vectors its config creates on "
-        + model.architecture());
-  }
-
-  @Override
-  public boolean mergeable() {
-    return true;
-  }
-
-  @Override
-  public boolean merged() {
-    return !mergeOrder.isEmpty();
-  }
-
-  /**
-   * Multiplies every targeted weight by its vector (PEFT's merge). All products are checked finite
-   * first, so a failure leaves every weight unchanged. Merging twice is a no-op.
-   */
-  @Override
-  public void merge() {
-    if (merged()) {
-      return;
-    }
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      deltas.forEach((module, d) -> {
-        if (!d.mergesFinite()) {
-          throw new IllegalStateException("(IA)³ vector of '" + module + "' has NaN or infinite values; nothing merged");
-        }
-      });
-      deltas.values().forEach(d -> {
-        d.merge();
-        mergeOrder.add(d);
-      });
-    }
-  }
-
-  /** Divides the merged weights by their vectors again, in reverse order of merging. */
-  @Override
-  public void unmerge() {
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      for (int i = mergeOrder.size() - 1; i >= 0; i--) {
-        mergeOrder.get(i).unmerge();
-      }
-      mergeOrder.clear();
-    }
-  }
-
-  @Override
-  public void unload() {
-    Map<String, dev.peft4j.nn.Module> modules = model.namedModules();
-    deltas.keySet().forEach(module -> ((Projection) modules.get(module)).detachDelta(name));
   }
 }

@@ -6,6 +6,7 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.DeltaAdapter;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Tensor;
@@ -20,7 +21,7 @@ import dev.peft4j.tensor.Tensor;
  * l; unmerging divides by l again. Division cannot undo a zero entry of l, so a merge by a vector
  * with zeros keeps a copy of the weight and bias to restore.
  */
-final class Ia3Delta extends Module implements OutputDelta {
+final class Ia3Delta extends Module implements OutputDelta, DeltaAdapter.Mergeable {
   /** PEFT's name of the vector after the module's path. */
   static final String SAVED_NAME = "ia3_l";
 
@@ -87,23 +88,30 @@ final class Ia3Delta extends Module implements OutputDelta {
     return Tensor.ones(l.dtype(), x.size(0), l.size(0)).indexAdd(0, control.rows(), changes).view(shape);
   }
 
-  /** Whether multiplying the host's weight (and bias) by l gives finite values only (checked before merging). */
-  boolean mergesFinite() {
-    return scaled(host.weight().value(), false).allFinite()
-        && (!rescalesBiasToo() || scaled(host.bias().value(), false).allFinite());
-  }
-
-  /** Multiplies the host's weight by l — its output rows and bias, or for a feed-forward projection its input columns. */
-  void merge() {
-    if (vector.value().eq(0).sum().item() > 0) {
-      beforeMerge = new Tensor[] {host.weight().value().copy().retain(),
-          rescalesBiasToo() ? host.bias().value().copy().retain() : null};
+  /**
+   * Computes the host's weight multiplied by l — its output rows and bias, or for a feed-forward
+   * projection its input columns — and returns what writes them in.
+   *
+   * @throws IllegalStateException naming {@code module} if they would not be finite
+   */
+  @Override
+  public Runnable prepareMerge(String module) {
+    Tensor weight = scaled(host.weight().value(), false);
+    Tensor bias = rescalesBiasToo() ? scaled(host.bias().value(), false) : null;
+    if (!weight.allFinite() || (bias != null && !bias.allFinite())) {
+      throw new IllegalStateException("(IA)³ vector of '" + module + "' has NaN or infinite values; nothing merged");
     }
-    host.weight().value().copy_(scaled(host.weight().value(), false));
-    if (rescalesBiasToo()) {
-      host.bias().value().copy_(scaled(host.bias().value(), false));
-    }
-    merged = true;
+    return () -> {
+      if (vector.value().eq(0).sum().item() > 0) {
+        beforeMerge = new Tensor[] {host.weight().value().copy().retain(),
+            bias == null ? null : host.bias().value().copy().retain()};
+      }
+      host.weight().value().copy_(weight);
+      if (bias != null) {
+        host.bias().value().copy_(bias);
+      }
+      merged = true;
+    };
   }
 
   /** Whether merging rescales the bias: an output vector on a projection with a bias. */
@@ -112,7 +120,8 @@ final class Ia3Delta extends Module implements OutputDelta {
   }
 
   /** Divides the weight (and bias) by l again, or restores the copy a vector with zeros needed. */
-  void unmerge() {
+  @Override
+  public void unmerge() {
     Tensor weight = beforeMerge != null ? beforeMerge[0] : scaled(host.weight().value(), true);
     host.weight().value().copy_(weight);
     if (rescalesBiasToo()) {

@@ -206,16 +206,13 @@ public final class LoraAdapter implements Adapter {
         }
         updates.put(d, merge);
       });
-      injection.tokens().forEach((module, t) -> {
-        if (!t.finite()) {
-          throw new IllegalStateException("trained rows of '" + module + "' have NaN or infinite values; nothing merged");
-        }
-      });
+      List<Runnable> tokenWrites = new ArrayList<>();
+      injection.tokens().forEach((module, t) -> tokenWrites.add(t.prepareMerge(module)));
       updates.forEach((d, merge) -> {
         d.mergeInto(merge);
         mergeOrder.add(d);
       });
-      injection.tokens().values().forEach(TrainableTokensDelta::merge);
+      tokenWrites.forEach(Runnable::run);
     }
   }
 

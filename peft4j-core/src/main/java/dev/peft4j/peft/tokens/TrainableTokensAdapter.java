@@ -6,15 +6,11 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Embedding;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.Parameter;
-import dev.peft4j.nn.Projection;
-import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.DeltaAdapter;
 import dev.peft4j.peft.AdapterFormat;
 import dev.peft4j.peft.ModuleSelector;
-import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.TargetMatcher;
-import dev.peft4j.tensor.Engine;
-import dev.peft4j.tensor.Scope;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,21 +20,13 @@ import java.util.Map;
  * name: one {@link TrainableTokensDelta} per targeted embedding. A head tied to a targeted table
  * sees the trained rows too, and PEFT saves them a second time under the head's name.
  */
-public final class TrainableTokensAdapter implements Adapter {
+public final class TrainableTokensAdapter extends DeltaAdapter<TrainableTokensDelta> {
   /** The module name of a tied output head in Hugging Face's LLaMA and GPT-2 models. */
   private static final String TIED_HEAD = "lm_head";
 
-  private final PretrainedModel model;
-  private final String name;
-  private final TrainableTokensConfig config;
-  private final Map<String, TrainableTokensDelta> deltas;
-
   private TrainableTokensAdapter(PretrainedModel model, String name, TrainableTokensConfig config,
       Map<String, TrainableTokensDelta> deltas) {
-    this.model = model;
-    this.name = name;
-    this.config = config;
-    this.deltas = deltas;
+    super(model, name, config, deltas);
   }
 
   /**
@@ -79,35 +67,15 @@ public final class TrainableTokensAdapter implements Adapter {
   }
 
   @Override
-  public PeftConfig config() {
-    return config;
+  protected String describe() {
+    return "the trainable tokens";
   }
 
+  /** For a table tied to the output head, the same rows again as {@code lm_head.trainable_tokens_delta}, as PEFT writes them. */
   @Override
-  public List<String> targetedModules() {
-    return List.copyOf(deltas.keySet());
-  }
-
-  @Override
-  public Map<String, Parameter> trainableParameters() {
-    Map<String, Parameter> out = new LinkedHashMap<>();
-    deltas.forEach((table, d) -> out.put(table + "." + name + "." + TrainableTokensDelta.PARAMETER, d.delta()));
-    return out;
-  }
-
-  /**
-   * {@code <table>.trainable_tokens_delta}, PEFT's name; for a table tied to the output head also
-   * {@code lm_head.trainable_tokens_delta}, the same rows, as PEFT writes them.
-   */
-  @Override
-  public Map<String, Parameter> savedTensors() {
-    Map<String, Parameter> out = new LinkedHashMap<>();
-    deltas.forEach((table, d) -> out.put(saved(table), d.delta()));
+  protected Map<String, Parameter> extraSavedTensors() {
     String tied = tiedTable();
-    if (tied != null) {
-      out.put(saved(TIED_HEAD), deltas.get(tied).delta());
-    }
-    return out;
+    return tied == null ? Map.of() : Map.of(saved(TIED_HEAD), deltas.get(tied).delta());
   }
 
   private static String saved(String module) {
@@ -124,63 +92,17 @@ public final class TrainableTokensAdapter implements Adapter {
   /** Loads the rows; the tied head's copy is optional and, when present, must hold the same rows as its table. */
   @Override
   public void load(Map<String, TensorData> tensors, String source) throws ModelFormatException {
-    Map<String, Parameter> expected = savedTensors();
     String tied = tiedTable();
-    if (tied != null) {
-      TensorData copy = tensors.get(saved(TIED_HEAD));
-      TensorData rows = tensors.get(saved(tied));
-      if (copy == null) {
-        expected.remove(saved(TIED_HEAD));
-      } else if (rows != null && !copy.data().equals(rows.data())) {
-        throw new ModelFormatException(source + ": " + saved(TIED_HEAD) + " holds other rows than " + saved(tied)
-            + ", the table the head is tied to");
-      }
-    }
-    AdapterFormat.loadExactly(expected, tensors, source, "the trainable tokens its config creates on "
-        + model.architecture());
-  }
-
-  @Override
-  public boolean mergeable() {
-    return true;
-  }
-
-  @Override
-  public boolean merged() {
-    return deltas.values().stream().anyMatch(TrainableTokensDelta::merged);
-  }
-
-  /** Writes the trained rows into their tables (checked finite first, so a failure changes nothing); idempotent. */
-  @Override
-  public void merge() {
-    if (merged()) {
+    if (tied == null) {
+      loadExactly(tensors, source, List.of());
       return;
     }
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      deltas.forEach((table, d) -> {
-        if (!d.finite()) {
-          throw new IllegalStateException("trained rows of '" + table + "' have NaN or infinite values; nothing merged");
-        }
-      });
-      deltas.values().forEach(TrainableTokensDelta::merge);
+    TensorData copy = tensors.get(saved(TIED_HEAD));
+    TensorData rows = tensors.get(saved(tied));
+    if (copy != null && rows != null && !copy.data().equals(rows.data())) {
+      throw new ModelFormatException(source + ": " + saved(TIED_HEAD) + " holds other rows than " + saved(tied)
+          + ", the table the head is tied to");
     }
-  }
-
-  /** Writes the tables' original rows back. */
-  @Override
-  public void unmerge() {
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      deltas.values().forEach(d -> {
-        if (d.merged()) {
-          d.unmerge();
-        }
-      });
-    }
-  }
-
-  @Override
-  public void unload() {
-    Map<String, Module> modules = model.namedModules();
-    deltas.keySet().forEach(table -> ((Projection) modules.get(table)).detachDelta(name));
+    loadExactly(tensors, source, List.of(saved(TIED_HEAD)));
   }
 }

@@ -7,6 +7,7 @@ import dev.peft4j.nn.OutputDelta;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.DeltaAdapter;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
@@ -24,7 +25,7 @@ import java.util.List;
  * ({@link HeadDelta}), as PEFT's tied adapter on {@code lm_head} does. Merging writes D into the
  * table; unmerging writes the original rows back.
  */
-public final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelta {
+public final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelta, DeltaAdapter.Mergeable {
   /** PEFT's name of D. */
   public static final String PARAMETER = "trainable_tokens_delta";
 
@@ -116,25 +117,27 @@ public final class TrainableTokensDelta extends Module implements OutputDelta, H
     }
   }
 
-  /** Writes D into the table's rows. */
-  public void merge() {
-    host.weight().value().indexCopy_(0, index, delta.value().to(original.dtype()));
-    merged = true;
+  /**
+   * Returns what writes D into the table's rows.
+   *
+   * @throws IllegalStateException naming {@code module} if D has NaN or infinite values
+   */
+  @Override
+  public Runnable prepareMerge(String module) {
+    if (!delta.value().allFinite()) {
+      throw new IllegalStateException("trained rows of '" + module + "' have NaN or infinite values; nothing merged");
+    }
+    return () -> {
+      host.weight().value().indexCopy_(0, index, delta.value().to(original.dtype()));
+      merged = true;
+    };
   }
 
   /** Writes the original rows back. */
+  @Override
   public void unmerge() {
     host.weight().value().indexCopy_(0, index, original);
     merged = false;
   }
 
-  /** Whether D is written into the table ({@link #merge}). */
-  public boolean merged() {
-    return merged;
-  }
-
-  /** Whether D has only finite values (checked before merging). */
-  public boolean finite() {
-    return delta.value().allFinite();
-  }
 }

@@ -6,6 +6,7 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.DeltaAdapter;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
@@ -16,7 +17,7 @@ import dev.peft4j.tensor.Tensor;
  * B sliced to this layer ({@link VeraProjections}), λ_d [r] and λ_b [out] trained. Computed in the
  * scalings' dtype (float32 on a bf16 model) and added in the output's, as PEFT does.
  */
-final class VeraDelta extends Module implements OutputDelta {
+final class VeraDelta extends Module implements OutputDelta, DeltaAdapter.Mergeable {
   private final Projection host;
   private final VeraProjections projections;
   private final Parameter lambdaB; // vera_lambda_b [out]
@@ -42,14 +43,6 @@ final class VeraDelta extends Module implements OutputDelta {
     }
   }
 
-  Parameter lambdaB() {
-    return lambdaB;
-  }
-
-  Parameter lambdaD() {
-    return lambdaD;
-  }
-
   @Override
   public boolean active() {
     return control.enabled() && !merged;
@@ -69,25 +62,33 @@ final class VeraDelta extends Module implements OutputDelta {
   }
 
   /** {@code (λ_b ⊙ B_s)(λ_d ⊙ A_s)} in float32, in the host weight's layout ([in, out] for Conv1D). */
-  Tensor deltaWeight() {
+  private Tensor deltaWeight() {
     Tensor b = projections.slicedB(host.outFeatures()).to(DType.F32).mul(lambdaB.value().to(DType.F32).unsqueeze(1));
     Tensor a = projections.slicedA(host.inFeatures()).to(DType.F32).mul(lambdaD.value().to(DType.F32).unsqueeze(1));
     Tensor delta = b.matmul(a);
     return host.weightTransposed() ? delta.transpose(0, 1) : delta;
   }
 
-  /** The merged weight, W + ΔW in W's dtype; nothing changes until {@link #mergeInto}. */
-  Tensor mergedWeight() {
+  /**
+   * Computes W + ΔW in W's dtype and returns what writes it in.
+   *
+   * @throws IllegalStateException naming {@code module} if it would not be finite
+   */
+  @Override
+  public Runnable prepareMerge(String module) {
     Tensor w = host.weight().value();
-    return w.to(DType.F32).add(deltaWeight()).to(w.dtype());
+    Tensor merged = w.to(DType.F32).add(deltaWeight()).to(w.dtype());
+    if (!merged.allFinite()) {
+      throw new IllegalStateException("VeRA update of '" + module + "' has NaN or infinite values; nothing merged");
+    }
+    return () -> {
+      w.copy_(merged);
+      this.merged = true;
+    };
   }
 
-  void mergeInto(Tensor weight) {
-    host.weight().value().copy_(weight);
-    merged = true;
-  }
-
-  void unmerge() {
+  @Override
+  public void unmerge() {
     Tensor w = host.weight().value();
     w.copy_(w.to(DType.F32).sub(deltaWeight()));
     merged = false;
