@@ -31,8 +31,8 @@ import shutil
 import sys
 
 import torch
-from peft import (AdaptionPromptConfig, IA3Config, LoraConfig, PrefixTuningConfig, PromptEncoderConfig, PromptTuningConfig,
-                  TrainableTokensConfig, VeraConfig, get_peft_model)
+from peft import (AdaptionPromptConfig, IA3Config, LoHaConfig, LoraConfig, PrefixTuningConfig, PromptEncoderConfig,
+                  PromptTuningConfig, TrainableTokensConfig, VeraConfig, get_peft_model)
 from safetensors.torch import save_file
 from transformers import (BertConfig, BertForSequenceClassification, Gemma3ForCausalLM, Gemma3TextConfig, GPT2Config,
                           GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM)
@@ -153,6 +153,9 @@ ADAPTERS = {
     # the same without the projections in the file: A and B are drawn again from projection_prng_key
     "llama-vera-unsaved": ("llama", VeraConfig(r=4, target_modules=["q_proj", "v_proj"], save_projection=False,
                                                projection_prng_key=7)),
+    # LoHa: ΔW = (α/r)·(W1a W1b) ⊙ (W2a W2b), with per-module ranks and alphas (LyCORIS)
+    "llama-loha": ("llama", LoHaConfig(r=4, alpha=8, target_modules=["q_proj", "v_proj", "down_proj"],
+                                       rank_pattern={"down_proj": 2}, alpha_pattern={"v_proj": 4})),
     "qwen3-lora": ("qwen3", LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                                        lora_dropout=0.0)),
     # (IA)³ with PEFT's default modules: learned vectors rescale k_proj's and v_proj's outputs and down_proj's input

@@ -8,6 +8,7 @@ import dev.peft4j.peft.TaskType;
 import dev.peft4j.peft.bottleneck.BottleneckConfig;
 import dev.peft4j.peft.ia3.Ia3Config;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
+import dev.peft4j.peft.loha.LoHaConfig;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
 import dev.peft4j.peft.vera.VeraConfig;
@@ -70,6 +71,7 @@ public record InferVariant(String name, String reference, int minBatch, Setup se
           new Target("Mixed batch of 4 LoRAs (issue 7)", 0.80, false)),
       method("dora", LoraConfig.builder().r(8).loraAlpha(16).taskType(TaskType.CAUSAL_LM)
           .init(LoraConfig.LoraInit.RANDOM).useDora(true).build()),
+      method("loha", LoHaConfig.builder().r(8).alpha(16).taskType(TaskType.CAUSAL_LM).initWeights(false).build()),
       method("ia3", Ia3Config.builder().taskType(TaskType.CAUSAL_LM).initIa3Weights(false).build()),
       method("vera", VeraConfig.builder().r(256).taskType(TaskType.CAUSAL_LM).initWeights(false).build()),
       method("prefix", PrefixTuningConfig.builder().numVirtualTokens(20).taskType(TaskType.CAUSAL_LM).build()),

@@ -30,6 +30,7 @@ final class BenchMethodsCommand implements Callable<Integer> {
       "--method full --lr 2e-4",
       "--method lora --r 8 --alpha 16 --lr 2e-3",
       "--method lora --r 8 --alpha 16 --dora --lr 2e-3",
+      "--method loha --r 8 --alpha 16 --lr 5e-3",
       "--method ia3 --lr 3e-2",
       "--method vera --lr 3e-2",
       "--method houlsby --lr 2e-3",

@@ -8,6 +8,7 @@ import dev.peft4j.peft.bottleneck.BottleneckConfig;
 import dev.peft4j.peft.bottleneck.BottleneckSpec;
 import dev.peft4j.peft.ia3.Ia3Config;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
+import dev.peft4j.peft.loha.LoHaConfig;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.TrainableTokens;
 import dev.peft4j.peft.prefix.PrefixTuningConfig;
@@ -26,15 +27,15 @@ import picocli.CommandLine.Option;
 
 /** {@code --method} and each method's hyperparameters, turned into a {@link PeftConfig}. */
 final class MethodOptions {
-  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, ia3, vera, trainable-tokens (rows of --trainable-tokens alone), houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
+  @Option(names = "--method", defaultValue = "lora", paramLabel = "METHOD", description = "PEFT method: lora, loha, ia3, vera, trainable-tokens (rows of --trainable-tokens alone), houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning, prefix,"
           + " llama-adapter, mam (prefix + scaled parallel adapter); or full (full fine-tuning: every weight trains, no"
           + " adapter; saves the whole model, use a low --lr such as 2e-4).")
   String method;
 
-  @Option(names = "--r", paramLabel = "R", description = "LoRA rank (default 8); VeRA's shared rank (default 256).")
+  @Option(names = "--r", paramLabel = "R", description = "LoRA and LoHa rank (default 8); VeRA's shared rank (default 256).")
   Integer rank;
 
-  @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (the update is scaled by alpha/r).")
+  @Option(names = "--alpha", defaultValue = "16", description = "LoRA and LoHa alpha (the update is scaled by alpha/r).")
   double alpha;
 
   @Option(names = "--lora-dropout", defaultValue = "0", description = "Dropout on the LoRA input.")
@@ -124,7 +125,7 @@ final class MethodOptions {
   }
 
   /** Names {@code --method} accepts. */
-  static final String AVAILABLE = "lora, ia3, vera, trainable-tokens, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
+  static final String AVAILABLE = "lora, loha, ia3, vera, trainable-tokens, houlsby, pfeiffer, parallel, scaled-parallel, mh-parallel, prompt, p-tuning,"
       + " prefix, llama-adapter, mam, full";
 
   /** {@code --method full}: no adapter; every weight of the model trains. */
@@ -152,6 +153,9 @@ final class MethodOptions {
         return lora(task, modulesToSave, base);
       case "ia3":
         return ia3(task, modulesToSave, base);
+      case "loha":
+        return LoHaConfig.builder().r(rank == null ? 8 : rank).alpha(alpha).targetModules(targetSelector()).taskType(task)
+            .modulesToSave(modulesToSave).baseModelNameOrPath(base).build();
       case "vera":
         return VeraConfig.builder().r(rank == null ? 256 : rank).targetModules(targetSelector()).taskType(task)
             .modulesToSave(modulesToSave).baseModelNameOrPath(base).build();

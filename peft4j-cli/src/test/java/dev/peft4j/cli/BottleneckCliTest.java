@@ -113,9 +113,9 @@ class BottleneckCliTest {
     assertThat(cli.run("train", "--model", model.toString(), "--data", data.toString(), "--method", "pfeiffer",
         "--nonlinearity", "sigmoid", "--output", dir.resolve("o").toString())).isEqualTo(2);
     assertThat(cli.err()).contains("non_linearity must be one of relu, gelu, swish, tanh; got 'sigmoid'");
-    assertThat(cli.run("train", "--model", model.toString(), "--data", data.toString(), "--method", "loha",
+    assertThat(cli.run("train", "--model", model.toString(), "--data", data.toString(), "--method", "adalora",
         "--output", dir.resolve("o").toString())).isEqualTo(2);
-    assertThat(cli.err()).contains("--method loha is not available");
+    assertThat(cli.err()).contains("--method adalora is not available");
 
     Path adapter = dir.resolve("a");
     assertThat(cli.run("train", "--model", model.toString(), "--data", data.toString(), "--method", "houlsby",

@@ -49,7 +49,7 @@ class MethodsBenchCliTest {
       }
     }
     assertThat(rows).hasSize(1 + BenchMethodsCommand.TABLE.size());
-    assertThat(rows).extracting(r -> r.get("method").asText()).containsExactly("untrained", "full", "lora", "lora", "ia3", "vera", "houlsby",
+    assertThat(rows).extracting(r -> r.get("method").asText()).containsExactly("untrained", "full", "lora", "lora", "loha", "ia3", "vera", "houlsby",
         "pfeiffer", "parallel", "scaled-parallel", "mh-parallel", "prefix", "prompt", "p-tuning", "mam");
     long base = rows.get(0).get("base_parameters").asLong();
     for (JsonNode r : rows) {
@@ -86,7 +86,7 @@ class MethodsBenchCliTest {
   @Test
   void anUnknownMethodIsNamed() throws Exception {
     Path doc = dir.resolve("unused.md");
-    assertThat(cli.run(args(doc, "--methods", "lora,loha"))).isEqualTo(Peft4j.ERROR_EXIT);
-    assertThat(cli.err()).contains("--methods [loha] not in the table");
+    assertThat(cli.run(args(doc, "--methods", "lora,adalora"))).isEqualTo(Peft4j.ERROR_EXIT);
+    assertThat(cli.err()).contains("--methods [adalora] not in the table");
   }
 }

@@ -117,6 +117,13 @@ class TrainCommandTest {
   }
 
   @Test
+  void lohaTrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
+    Path out = trainsAndLowersTheLoss("loha", "--method", "loha");
+    assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"peft_type\": \"LOHA\"");
+    mergedGivesTheAdaptersLogits(out);
+  }
+
+  @Test
   void veraTrainsLowersTheLossAndMergesToTheSameLogits() throws Exception {
     Path out = trainsAndLowersTheLoss("vera", "--method", "vera", "--r", "16", "--lr", "0.1");
     assertThat(Files.readString(out.resolve("adapter_config.json"))).contains("\"peft_type\": \"VERA\"");

@@ -103,6 +103,30 @@ public final class ConfigJson {
     return ((Number) v).doubleValue();
   }
 
+  /** A number as Python writes it: an integral value as an integer ({@code 16}), else a float ({@code 0.5}). */
+  public static Object integralOrDouble(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15 ? (Object) (long) v : (Object) v;
+  }
+
+  /** {@code rank_pattern}: module key → rank; empty when absent. */
+  public static Map<String, Integer> rankPattern(Map<String, Object> json) {
+    return map(json.get("rank_pattern"), v -> integer(v, "rank_pattern value"));
+  }
+
+  /** {@code alpha_pattern}: module key → α; empty when absent. */
+  public static Map<String, Double> alphaPattern(Map<String, Object> json) {
+    return map(json.get("alpha_pattern"), v -> ((Number) v).doubleValue());
+  }
+
+  /** A JSON object's entries converted by {@code convert}; empty when absent. */
+  public static <T> Map<String, T> map(Object value, java.util.function.Function<Object, T> convert) {
+    Map<String, T> out = new java.util.LinkedHashMap<>();
+    if (value != null) {
+      ((Map<?, ?>) value).forEach((k, v) -> out.put(String.valueOf(k), convert.apply(v)));
+    }
+    return out;
+  }
+
   /** {@code layers_to_transform}: a list of layer indices or a single one; null when absent. */
   public static List<Integer> layersToTransform(Map<String, Object> json) {
     Object layers = json.get("layers_to_transform");

@@ -11,14 +11,22 @@ public final class Inits {
   private Inits() {}
 
   /**
-   * {@code torch.nn.Linear(in, out)}: weight {@code kaiming_uniform_(a=√5)} = U(-1/√in, 1/√in),
-   * bias U(-1/√in, 1/√in).
+   * {@code kaiming_uniform_(a=√5)} of a [rows, fanIn] matrix, PyTorch's default for a Linear weight:
+   * U(-1/√fanIn, 1/√fanIn), float32.
+   */
+  public static Tensor kaimingUniform(long rows, long fanIn) {
+    double bound = 1.0 / Math.sqrt(fanIn);
+    return Tensor.zeros(DType.F32, rows, fanIn).uniform_(-bound, bound);
+  }
+
+  /**
+   * {@code torch.nn.Linear(in, out)}: weight {@link #kaimingUniform}, bias U(-1/√in, 1/√in).
    */
   public static Linear linear(long in, long out, boolean bias) {
     Linear l = new Linear(in, out, bias);
     double bound = 1.0 / Math.sqrt(in);
     try (Engine.GradGuard g = Engine.noGrad()) {
-      l.weight().set(Tensor.zeros(DType.F32, out, in).uniform_(-bound, bound));
+      l.weight().set(kaimingUniform(out, in));
       if (bias) {
         l.bias().set(Tensor.zeros(DType.F32, out).uniform_(-bound, bound));
       }

@@ -11,6 +11,9 @@ import dev.peft4j.peft.ia3.Ia3ConfigJson;
 import dev.peft4j.peft.llamaadapter.LlamaAdapter;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfig;
 import dev.peft4j.peft.llamaadapter.LlamaAdapterConfigJson;
+import dev.peft4j.peft.loha.LoHaAdapter;
+import dev.peft4j.peft.loha.LoHaConfig;
+import dev.peft4j.peft.loha.LoHaConfigJson;
 import dev.peft4j.peft.lora.LoraAdapter;
 import dev.peft4j.peft.lora.LoraConfig;
 import dev.peft4j.peft.lora.LoraConfigJson;
@@ -46,6 +49,9 @@ final class PeftMethods {
     }
     if (config instanceof Ia3Config) {
       return Ia3Adapter.attach(model, ((Ia3Config) config).withBaseModel(base), name, control);
+    }
+    if (config instanceof LoHaConfig) {
+      return LoHaAdapter.attach(model, ((LoHaConfig) config).withBaseModel(base), name, control);
     }
     if (config instanceof VeraConfig) {
       return VeraAdapter.attach(model, ((VeraConfig) config).withBaseModel(base), name, control);
@@ -101,6 +107,9 @@ final class PeftMethods {
     if (Ia3Config.PEFT_TYPE.equals(type)) {
       return Ia3ConfigJson.parse(json, source);
     }
+    if (LoHaConfig.PEFT_TYPE.equals(type)) {
+      return LoHaConfigJson.parse(json, source);
+    }
     if (VeraConfig.PEFT_TYPE.equals(type)) {
       return VeraConfigJson.parse(json, source);
     }
@@ -126,7 +135,7 @@ final class PeftMethods {
       return parseUnion(json, (String) type, source);
     }
     throw new ModelFormatException(source + ": peft_type " + (type == null ? "is missing" : "'" + type
-        + "' is not supported (supported: LORA, " + Ia3Config.PEFT_TYPE + ", " + VeraConfig.PEFT_TYPE + ", "
+        + "' is not supported (supported: LORA, " + Ia3Config.PEFT_TYPE + ", " + LoHaConfig.PEFT_TYPE + ", " + VeraConfig.PEFT_TYPE + ", "
         + TrainableTokensConfig.PEFT_TYPE + ", "
         + BottleneckConfig.PEFT_TYPE
         + ", PREFIX_TUNING, PROMPT_TUNING, P_TUNING, ADAPTION_PROMPT, MAM, UNION)"));

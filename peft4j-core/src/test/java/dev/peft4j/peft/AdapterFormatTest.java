@@ -243,9 +243,9 @@ class AdapterFormatTest {
 
     Path other = copyAdapter(dir.resolve("good"), dir.resolve("other"), t -> {});
     Files.writeString(other.resolve("adapter_config.json"),
-        Files.readString(other.resolve("adapter_config.json")).replace("\"LORA\"", "\"LOHA\""));
+        Files.readString(other.resolve("adapter_config.json")).replace("\"LORA\"", "\"ADALORA\""));
     assertThatThrownBy(() -> PeftModel.load(load(checkpoint, "m4"), other))
-        .isInstanceOf(ModelFormatException.class).hasMessageContaining("peft_type 'LOHA' is not supported");
+        .isInstanceOf(ModelFormatException.class).hasMessageContaining("peft_type 'ADALORA' is not supported");
   }
 
   private static Path copyAdapter(Path from, Path to, java.util.function.Consumer<Map<String, TensorData>> edit)

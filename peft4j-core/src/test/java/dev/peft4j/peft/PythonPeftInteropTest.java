@@ -50,6 +50,7 @@ class PythonPeftInteropTest {
       "llama-dora-embed, llama",
       "qwen3-lora, qwen3",
       "gemma3-lora, gemma3",
+      "llama-loha, llama",
       "llama-vera, llama",
       "gpt2-vera, gpt2",
       "llama-vera-unsaved, llama",

@@ -1,5 +1,6 @@
 package dev.peft4j.peft.lora;
 
+import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.ModuleSelector;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.TaskType;
@@ -194,7 +195,7 @@ public record LoraConfig(
     m.put("layers_pattern", layersPattern);
     m.put("layers_to_transform", layersToTransform);
     m.put("loftq_config", Map.of());
-    m.put("lora_alpha", integralOrDouble(loraAlpha));
+    m.put("lora_alpha", ConfigJson.integralOrDouble(loraAlpha));
     m.put("lora_bias", loraBias);
     m.put("lora_dropout", loraDropout);
     m.put("lora_ga_config", null);
@@ -218,10 +219,6 @@ public record LoraConfig(
     m.put("use_rslora", useRslora);
     m.put("velora_config", null);
     return m;
-  }
-
-  private static Object integralOrDouble(double v) {
-    return v == Math.rint(v) && Math.abs(v) < 1e15 ? (Object) (long) v : (Object) v;
   }
 
   /** Builds a {@link LoraConfig}; unset fields take PEFT's defaults. */

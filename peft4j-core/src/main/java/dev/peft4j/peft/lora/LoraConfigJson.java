@@ -3,7 +3,6 @@ package dev.peft4j.peft.lora;
 import dev.peft4j.io.ModelFormatException;
 import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.ModuleSelector;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -52,12 +51,12 @@ public final class LoraConfigJson {
       b.modulesToSave(ConfigJson.strings(json, "modules_to_save"));
       b.layersToTransform(ConfigJson.layersToTransform(json));
       b.layersPattern(ConfigJson.layersPattern(json));
-      b.rankPattern(map(json.get("rank_pattern"), v -> ConfigJson.integer(v, "rank_pattern value")));
-      b.alphaPattern(map(json.get("alpha_pattern"), v -> ((Number) v).doubleValue()));
+      b.rankPattern(ConfigJson.rankPattern(json));
+      b.alphaPattern(ConfigJson.alphaPattern(json));
       Object tokens = json.get("trainable_token_indices");
       if (tokens != null) {
         b.trainableTokens(tokens instanceof List<?> ids ? TrainableTokens.of(tokenIds(ids))
-            : TrainableTokens.of(map(tokens, ids -> tokenIds((List<?>) ids))));
+            : TrainableTokens.of(ConfigJson.map(tokens, ids -> tokenIds((List<?>) ids))));
       }
       return b.build();
     } catch (IllegalArgumentException | ClassCastException e) {
@@ -80,13 +79,5 @@ public final class LoraConfigJson {
 
   private static List<Integer> tokenIds(List<?> ids) {
     return ids.stream().map(id -> ConfigJson.integer(id, "trainable_token_indices")).toList();
-  }
-
-  private static <T> Map<String, T> map(Object value, java.util.function.Function<Object, T> convert) {
-    Map<String, T> out = new LinkedHashMap<>();
-    if (value != null) {
-      ((Map<?, ?>) value).forEach((k, v) -> out.put(String.valueOf(k), convert.apply(v)));
-    }
-    return out;
   }
 }

@@ -6,6 +6,7 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
+import dev.peft4j.peft.Inits;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
@@ -75,9 +76,9 @@ public final class LoraDelta extends Module implements OutputDelta {
   private static Tensor[] initLinear(LoraConfig.LoraInit init, int rank, Projection host) {
     Tensor a = init == LoraConfig.LoraInit.GAUSSIAN
         ? Tensor.zeros(DType.F32, rank, host.inFeatures()).normal_(0, 1.0 / rank)
-        : kaimingUniform(rank, host.inFeatures());
+        : Inits.kaimingUniform(rank, host.inFeatures());
     Tensor b = init == LoraConfig.LoraInit.RANDOM
-        ? kaimingUniform(host.outFeatures(), rank)
+        ? Inits.kaimingUniform(host.outFeatures(), rank)
         : Tensor.zeros(DType.F32, host.outFeatures(), rank);
     return new Tensor[] {a, b};
   }
@@ -92,15 +93,6 @@ public final class LoraDelta extends Module implements OutputDelta {
       a.normal_(0, 1);
     }
     return new Tensor[] {a, Tensor.zeros(DType.F32, host.outFeatures(), rank).normal_(0, 1)};
-  }
-
-  /**
-   * PyTorch's default Linear init, {@code kaiming_uniform_(a=√5)}: U(-b, b) with
-   * b = gain·√(3/fan_in) = √(1/3)·√(3/fan_in) = 1/√fan_in.
-   */
-  private static Tensor kaimingUniform(long rows, long fanIn) {
-    double bound = 1.0 / Math.sqrt(fanIn);
-    return Tensor.zeros(DType.F32, rows, fanIn).uniform_(-bound, bound);
   }
 
   public Parameter loraA() {
