@@ -22,9 +22,6 @@ import dev.peft4j.tensor.Tensor;
  * with zeros keeps a copy of the weight and bias to restore.
  */
 final class Ia3Delta extends Module implements OutputDelta, DeltaAdapter.Mergeable {
-  /** PEFT's name of the vector after the module's path. */
-  static final String SAVED_NAME = "ia3_l";
-
   private final Projection host;
   private final boolean feedforward;
   private final AdapterControl control;
@@ -38,16 +35,11 @@ final class Ia3Delta extends Module implements OutputDelta, DeltaAdapter.Mergeab
     this.feedforward = feedforward;
     this.control = control;
     long n = feedforward ? host.inFeatures() : host.outFeatures();
-    this.vector = parameter(SAVED_NAME, feedforward ? 1 : n, feedforward ? n : 1);
+    this.vector = parameter("ia3_l", feedforward ? 1 : n, feedforward ? n : 1); // PEFT's name
     DType dtype = Adapter.trainedDType(host.weight().value().dtype());
     try (Engine.GradGuard g = Engine.noGrad()) {
       vector.set((ones ? Tensor.ones(DType.F32, vector.shape()) : Tensor.randn(DType.F32, vector.shape())).to(dtype));
     }
-  }
-
-  /** l, {@code ia3_l}. */
-  Parameter vector() {
-    return vector;
   }
 
   boolean feedforward() {
@@ -62,20 +54,30 @@ final class Ia3Delta extends Module implements OutputDelta, DeltaAdapter.Mergeab
   /** {@code l ⊙ input} on a feed-forward projection; the input itself otherwise. */
   @Override
   public Tensor rescaleInput(Tensor input) {
-    return feedforward ? rescale(input) : input;
+    return feedforward ? rescale(input, false) : input;
   }
 
   /** {@code l ⊙ output}, unless this is a feed-forward projection (whose input was rescaled). */
   @Override
   public Tensor applyTo(Tensor output, Tensor input) {
-    return feedforward ? output : rescale(output);
+    return feedforward ? output : rescale(output, true);
   }
 
-  /** @param x [B, ..., n] @return x ⊙ l in x's dtype, l taken per row in a mixed batch */
-  private Tensor rescale(Tensor x) {
-    Tensor l = vector.value().reshape(-1);
-    Tensor factor = control.rows() == null ? l : perRow(l, x);
-    return x.to(l.dtype()).mul(factor).to(x.dtype());
+  /**
+   * {@code x ⊙ l} in x's dtype, l taken per row in a mixed batch. At one token a step costs little
+   * besides the calls into libtorch, so the common case is one: a product with l as stored (a
+   * feed-forward [1, in] broadcasts as it is), in place on a fresh output when autograd does not record.
+   *
+   * @param x [B, ..., n]
+   * @param fresh whether x is the projection's own new output (which may be changed in place)
+   */
+  private Tensor rescale(Tensor x, boolean fresh) {
+    Tensor l = feedforward ? vector.value() : vector.value().view(-1);
+    Tensor factor = control.rows() == null ? l : perRow(l.view(-1), x);
+    if (x.dtype() != l.dtype()) { // PEFT: the product in l's dtype (float32 on a bf16 model), rounded back
+      return x.to(l.dtype()).mul(factor).to(x.dtype());
+    }
+    return fresh && !Engine.records(x, l) ? x.mul_(factor) : x.mul(factor);
   }
 
   /** [B, 1, ..., n]: l for the rows of the mixed batch that use this adapter, ones for the others. */

@@ -12,11 +12,14 @@ import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * LoHa on one Linear: {@code Δ(x) = x ΔWᵀ} with {@code ΔW = s · (W1a W1b) ⊙ (W2a W2b)} formed at
- * every pass (the Hadamard product has no low-rank shortcut), in the factors' dtype (float32 on a
- * bf16 model) and added in the output's. While training, rank dropout zeroes output rows of ΔW and
+ * LoHa on one Linear: {@code Δ(x) = x ΔWᵀ} with {@code ΔW = s · (W1a W1b) ⊙ (W2a W2b)} (the
+ * Hadamard product has no low-rank shortcut), in the factors' dtype (float32 on a bf16 model) and
+ * added in the output's. Under autograd ΔW is formed at every pass; without it, it is kept while
+ * the factors are the same tensors at the same versions (forming it is an [out, in] pass). While training, rank dropout zeroes output rows of ΔW and
  * module dropout skips the update, as PEFT's LycorisLayer does.
  */
 final class LoHaDelta extends Module implements OutputDelta, DeltaAdapter.Mergeable {
@@ -30,6 +33,8 @@ final class LoHaDelta extends Module implements OutputDelta, DeltaAdapter.Mergea
   private final double moduleDropout;
   private final AdapterControl control;
   private boolean merged;
+  private Tensor cachedDelta; // ΔW without autograd, of the factors (and versions) in cachedOf
+  private List<Object> cachedOf = List.of();
 
   LoHaDelta(Projection host, int rank, double scaling, LoHaConfig config, AdapterControl control) {
     this.host = host;
@@ -62,9 +67,33 @@ final class LoHaDelta extends Module implements OutputDelta, DeltaAdapter.Mergea
     if (control.training() && moduleDropout > 0 && Tensor.zeros(DType.F32, 1).uniform_(0, 1).item() < moduleDropout) {
       return output; // the draws come from libtorch's seeded generator
     }
-    Tensor delta = rankDropped(deltaRows());
-    Tensor change = control.forRows(input, x -> Functional.linear(x.to(delta.dtype()), delta, null));
-    return output.add(change.to(output.dtype()));
+    boolean recording = Engine.records(input, w1a.value(), w1b.value(), w2a.value(), w2b.value());
+    Tensor delta = recording || control.training() ? rankDropped(deltaRows()) : cachedDelta();
+    Tensor change = control.forRows(input, x -> Functional.linear(x.dtype() == delta.dtype() ? x : x.to(delta.dtype()),
+        delta, null));
+    if (change.dtype() != output.dtype()) {
+      return output.add(change.to(output.dtype()));
+    }
+    return recording ? output.add(change) : output.add_(change, 1);
+  }
+
+  /** ΔW outside the graph, formed again only when a factor was replaced or changed in place. */
+  private Tensor cachedDelta() {
+    List<Object> of = new ArrayList<>();
+    for (Parameter p : List.of(w1a, w1b, w2a, w2b)) {
+      of.add(p.value());
+      of.add(p.value().version());
+    }
+    if (!of.equals(cachedOf)) {
+      if (cachedDelta != null) {
+        cachedDelta.close();
+      }
+      try (Engine.GradGuard g = Engine.noGrad()) {
+        cachedDelta = deltaRows().retain();
+      }
+      cachedOf = of;
+    }
+    return cachedDelta;
   }
 
   /** ΔW with, while training, each output row kept with 1 − p and the kept rows rescaled by their share (PEFT's rank dropout). */

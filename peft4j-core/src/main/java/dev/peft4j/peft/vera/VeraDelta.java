@@ -48,17 +48,26 @@ final class VeraDelta extends Module implements OutputDelta, DeltaAdapter.Mergea
     return control.enabled() && !merged;
   }
 
+  /** The output plus the change; in place on the fresh output, which autograd does not need, when it does not record. */
   @Override
   public Tensor applyTo(Tensor output, Tensor input) {
-    return output.add(control.forRows(input, this::change).to(output.dtype()));
+    Tensor change = control.forRows(input, this::change);
+    if (change.dtype() != output.dtype()) {
+      return output.add(change.to(output.dtype()));
+    }
+    return Engine.records(output, change) ? output.add(change) : output.add_(change, 1);
   }
 
-  /** @param x [..., in] @return λ_b ⊙ B_s (λ_d ⊙ A_s dropout(x)), [..., out] in the scalings' dtype */
+  /**
+   * @param x [..., in]
+   * @return λ_b ⊙ B_s (λ_d ⊙ A_s dropout(x)), [..., out] in the scalings' dtype (A and B are kept in
+   *     it, so at one token a step is the two products and the two scalings)
+   */
   private Tensor change(Tensor x) {
     Tensor l = lambdaD.value();
     Tensor in = Functional.dropout(x.dtype() == l.dtype() ? x : x.to(l.dtype()), dropout, control.training());
-    Tensor down = Functional.linear(in, projections.slicedA(host.inFeatures()).to(l.dtype()), null).mul(l);
-    return Functional.linear(down, projections.slicedB(host.outFeatures()).to(l.dtype()), null).mul(lambdaB.value());
+    Tensor down = Functional.linear(in, projections.slicedA(host.inFeatures()), null).mul(l);
+    return Functional.linear(down, projections.slicedB(host.outFeatures()), null).mul(lambdaB.value());
   }
 
   /** {@code (λ_b ⊙ B_s)(λ_d ⊙ A_s)} in float32, in the host weight's layout ([in, out] for Conv1D). */
