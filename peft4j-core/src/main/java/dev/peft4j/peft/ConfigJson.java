@@ -16,6 +16,25 @@ public final class ConfigJson {
 
   private ConfigJson() {}
 
+  /** A parser of one method's config from its JSON object. */
+  @FunctionalInterface
+  public interface Parser<T> {
+    /** @throws IllegalArgumentException or ClassCastException naming the key whose value is wrong */
+    T parse();
+  }
+
+  /**
+   * Runs {@code parser}, turning the errors of a wrong value into a {@link ModelFormatException}
+   * naming {@code source}, the file.
+   */
+  public static <T> T parse(String source, Parser<T> parser) throws dev.peft4j.io.ModelFormatException {
+    try {
+      return parser.parse();
+    } catch (IllegalArgumentException | ClassCastException e) {
+      throw new dev.peft4j.io.ModelFormatException(source + ": " + e.getMessage(), e);
+    }
+  }
+
   /** The keys of {@code PeftConfigMixin} + {@code PeftConfig}. */
   public static Map<String, Object> base(String peftType, TaskType taskType, String baseModel, boolean inferenceMode) {
     Map<String, Object> m = new TreeMap<>();

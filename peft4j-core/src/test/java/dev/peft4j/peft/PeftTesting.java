@@ -3,6 +3,7 @@ package dev.peft4j.peft;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.peft4j.model.CausalLm;
+import dev.peft4j.nn.Parameter;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Scope;
 import dev.peft4j.tensor.Tensor;
@@ -53,6 +54,23 @@ public final class PeftTesting {
       assertThat(maxAbsDiff(Arrays.copyOfRange(mixed, i * n, (i + 1) * n), alone)).as(plan + " row " + i)
           .isLessThanOrEqualTo(1e-5 * Math.max(1, maxAbs(alone)));
     }
+  }
+
+  /**
+   * Merging {@code peft}'s active adapter gives the logits of {@code ids} it gives unmerged (1e-5,
+   * relative above 1), which differ from the base's by more than 1e-3; unmerging restores the
+   * parameter {@code weight} (1e-6).
+   */
+  public static void assertMergesExactlyAndUnmergesBack(PeftModel peft, float[] base, String weight, long[] ids) {
+    Parameter w = peft.baseModel().namedParameters().get(weight);
+    float[] before = w.value().toFloatArray();
+    float[] unmerged = logits(peft.causalLm(), ids);
+    assertThat(maxAbsDiff(unmerged, base)).as("the adapter changes the logits").isGreaterThan(1e-3);
+    peft.merge();
+    assertThat(maxAbsDiff(logits(peft.causalLm(), ids), unmerged)).as("merged")
+        .isLessThanOrEqualTo(1e-5 * Math.max(1, maxAbs(unmerged)));
+    peft.unmerge();
+    assertThat(maxAbsDiff(w.value().toFloatArray(), before)).as(weight + " unmerged").isLessThanOrEqualTo(1e-6);
   }
 
   public static double maxAbsDiff(float[] a, float[] b) {

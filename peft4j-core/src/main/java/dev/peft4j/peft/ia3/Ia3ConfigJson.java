@@ -10,7 +10,7 @@ public final class Ia3ConfigJson {
   private Ia3ConfigJson() {}
 
   public static Ia3Config parse(Map<String, Object> json, String source) throws ModelFormatException {
-    try {
+    return ConfigJson.parse(source, () -> {
       return Ia3Config.builder()
           .targetModules(selector(json, "target_modules"))
           .excludeModules(selector(json, "exclude_modules"))
@@ -22,9 +22,7 @@ public final class Ia3ConfigJson {
           .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
           .inferenceMode(ConfigJson.bool(json, "inference_mode", false))
           .build();
-    } catch (IllegalArgumentException | ClassCastException e) {
-      throw new ModelFormatException(source + ": " + e.getMessage(), e);
-    }
+    });
   }
 
   private static ModuleSelector selector(Map<String, Object> json, String key) {

@@ -10,7 +10,7 @@ public final class LlamaAdapterConfigJson {
   private LlamaAdapterConfigJson() {}
 
   public static LlamaAdapterConfig parse(Map<String, Object> json, String source) throws ModelFormatException {
-    try {
+    return ConfigJson.parse(source, () -> {
       String gate = ConfigJson.string(json, "gate");
       String target = ConfigJson.string(json, "target_modules");
       return LlamaAdapterConfig.builder()
@@ -23,8 +23,6 @@ public final class LlamaAdapterConfigJson {
           .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
           .inferenceMode(ConfigJson.bool(json, "inference_mode", false))
           .build();
-    } catch (IllegalArgumentException | ClassCastException e) {
-      throw new ModelFormatException(source + ": " + e.getMessage(), e);
-    }
+    });
   }
 }

@@ -1,5 +1,6 @@
 package dev.peft4j.peft.loha;
 
+import dev.peft4j.peft.ConfigChecks;
 import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.ModuleSelector;
 import dev.peft4j.peft.PeftConfig;
@@ -41,17 +42,10 @@ public record LoHaConfig(int r, double alpha, double rankDropout, double moduleD
   public static final String PEFT_TYPE = "LOHA";
 
   public LoHaConfig {
-    if (r <= 0) {
-      throw new IllegalArgumentException("r must be positive, got " + r);
-    }
-    for (double p : new double[] {rankDropout, moduleDropout}) {
-      if (!(p >= 0 && p < 1)) {
-        throw new IllegalArgumentException("rank_dropout and module_dropout must be in [0, 1), got " + p);
-      }
-    }
-    if (layersPattern != null && layersToTransform == null) {
-      throw new IllegalArgumentException("layers_pattern is only used with layers_to_transform");
-    }
+    ConfigChecks.positiveRank(r);
+    ConfigChecks.probability("rank_dropout", rankDropout);
+    ConfigChecks.probability("module_dropout", moduleDropout);
+    ConfigChecks.layersPatternNeedsLayers(layersPattern, layersToTransform);
     layersToTransform = layersToTransform == null ? null : List.copyOf(layersToTransform);
     layersPattern = layersPattern == null ? null : List.copyOf(layersPattern);
     rankPattern = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(rankPattern));

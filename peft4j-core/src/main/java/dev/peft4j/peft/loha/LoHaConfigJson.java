@@ -10,7 +10,7 @@ public final class LoHaConfigJson {
   private LoHaConfigJson() {}
 
   public static LoHaConfig parse(Map<String, Object> json, String source) throws ModelFormatException {
-    try {
+    return ConfigJson.parse(source, () -> {
       Object targets = json.get("target_modules");
       Object exclude = json.get("exclude_modules");
       return LoHaConfig.builder()
@@ -30,8 +30,6 @@ public final class LoHaConfigJson {
           .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
           .inferenceMode(ConfigJson.bool(json, "inference_mode", false))
           .build();
-    } catch (IllegalArgumentException | ClassCastException e) {
-      throw new ModelFormatException(source + ": " + e.getMessage(), e);
-    }
+    });
   }
 }

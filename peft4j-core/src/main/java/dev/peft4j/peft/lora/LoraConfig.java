@@ -1,5 +1,6 @@
 package dev.peft4j.peft.lora;
 
+import dev.peft4j.peft.ConfigChecks;
 import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.ModuleSelector;
 import dev.peft4j.peft.PeftConfig;
@@ -95,12 +96,8 @@ public record LoraConfig(
   }
 
   public LoraConfig {
-    if (r <= 0) {
-      throw new IllegalArgumentException("r must be positive, got " + r);
-    }
-    if (!(loraDropout >= 0 && loraDropout < 1)) {
-      throw new IllegalArgumentException("lora_dropout must be in [0, 1), got " + loraDropout);
-    }
+    ConfigChecks.positiveRank(r);
+    ConfigChecks.probability("lora_dropout", loraDropout);
     if (loraBias && useDora) {
       throw new IllegalArgumentException("lora_bias is not supported with DoRA (use_dora)");
     }
@@ -110,9 +107,7 @@ public record LoraConfig(
     if (targetModules instanceof ModuleSelector.Regex && layersToTransform != null) {
       throw new IllegalArgumentException("layers_to_transform cannot be used when target_modules is a regex string");
     }
-    if (layersPattern != null && layersToTransform == null) {
-      throw new IllegalArgumentException("layers_pattern is only used with layers_to_transform");
-    }
+    ConfigChecks.layersPatternNeedsLayers(layersPattern, layersToTransform);
     rankPattern.forEach((k, v) -> {
       if (v <= 0) {
         throw new IllegalArgumentException("rank_pattern['" + k + "'] must be positive, got " + v);

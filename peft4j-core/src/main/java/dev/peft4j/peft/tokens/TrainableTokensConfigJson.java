@@ -11,7 +11,7 @@ public final class TrainableTokensConfigJson {
   private TrainableTokensConfigJson() {}
 
   public static TrainableTokensConfig parse(Map<String, Object> json, String source) throws ModelFormatException {
-    try {
+    return ConfigJson.parse(source, () -> {
       Object ids = json.get("token_indices");
       if (!(ids instanceof List<?> list)) {
         throw new IllegalArgumentException("token_indices must be a list of token ids, got " + ids);
@@ -21,8 +21,6 @@ public final class TrainableTokensConfigJson {
           targets == null ? null : ModuleSelector.fromJson(targets), ConfigJson.bool(json, "init_weights", true),
           ConfigJson.taskType(json), ConfigJson.string(json, "base_model_name_or_path"),
           ConfigJson.bool(json, "inference_mode", false));
-    } catch (IllegalArgumentException | ClassCastException e) {
-      throw new ModelFormatException(source + ": " + e.getMessage(), e);
-    }
+    });
   }
 }

@@ -1,5 +1,6 @@
 package dev.peft4j.peft.vera;
 
+import dev.peft4j.peft.ConfigChecks;
 import dev.peft4j.peft.ConfigJson;
 import dev.peft4j.peft.ModuleSelector;
 import dev.peft4j.peft.PeftConfig;
@@ -39,15 +40,9 @@ public record VeraConfig(int r, ModuleSelector targetModules, long projectionPrn
   public static final String PEFT_TYPE = "VERA";
 
   public VeraConfig {
-    if (r <= 0) {
-      throw new IllegalArgumentException("r must be positive, got " + r);
-    }
-    if (!(veraDropout >= 0 && veraDropout < 1)) {
-      throw new IllegalArgumentException("vera_dropout must be in [0, 1), got " + veraDropout);
-    }
-    if (layersPattern != null && layersToTransform == null) {
-      throw new IllegalArgumentException("layers_pattern is only used with layers_to_transform");
-    }
+    ConfigChecks.positiveRank(r);
+    ConfigChecks.probability("vera_dropout", veraDropout);
+    ConfigChecks.layersPatternNeedsLayers(layersPattern, layersToTransform);
     modulesToSave = modulesToSave == null ? null : List.copyOf(modulesToSave);
     layersToTransform = layersToTransform == null ? null : List.copyOf(layersToTransform);
     layersPattern = layersPattern == null ? null : List.copyOf(layersPattern);

@@ -10,7 +10,7 @@ public final class VeraConfigJson {
   private VeraConfigJson() {}
 
   public static VeraConfig parse(Map<String, Object> json, String source) throws ModelFormatException {
-    try {
+    return ConfigJson.parse(source, () -> {
       Object bias = json.getOrDefault("bias", "none");
       if (!"none".equals(bias)) {
         throw new IllegalArgumentException("bias=" + bias + " is not supported for VeRA (only \"none\")");
@@ -32,8 +32,6 @@ public final class VeraConfigJson {
           .baseModelNameOrPath(ConfigJson.string(json, "base_model_name_or_path"))
           .inferenceMode(ConfigJson.bool(json, "inference_mode", false))
           .build();
-    } catch (IllegalArgumentException | ClassCastException e) {
-      throw new ModelFormatException(source + ": " + e.getMessage(), e);
-    }
+    });
   }
 }

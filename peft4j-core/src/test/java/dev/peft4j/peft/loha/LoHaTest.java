@@ -1,8 +1,8 @@
 package dev.peft4j.peft.loha;
 
+import static dev.peft4j.peft.PeftTesting.assertMergesExactlyAndUnmergesBack;
 import static dev.peft4j.peft.PeftTesting.assertMixedRowsEqualAlone;
 import static dev.peft4j.peft.PeftTesting.logits;
-import static dev.peft4j.peft.PeftTesting.maxAbs;
 import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -77,19 +77,12 @@ class LoHaTest {
   void startsAsTheBaseMergesAsItRunsAndUnmergesBack() throws Exception {
     PretrainedModel model = load(TinyCheckpoint.llama(), "m");
     float[] base = logits((CausalLm) model, IDS);
-    float[] down = model.namedParameters().get("model.layers.0.mlp.down_proj.weight").value().toFloatArray();
     PeftModel peft = Peft.wrap(model, loha().build());
     assertThat(logits(peft.causalLm(), IDS)).as("W2b starts at zero").containsExactly(base);
     try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
       peft.adapter().trainableParameters().values().forEach(p -> p.value().normal_(0, 0.5));
     }
-    float[] unmerged = logits(peft.causalLm(), IDS);
-    assertThat(maxAbsDiff(unmerged, base)).isGreaterThan(1e-3);
-    peft.merge();
-    assertThat(maxAbsDiff(logits(peft.causalLm(), IDS), unmerged)).isLessThanOrEqualTo(1e-5 * Math.max(1, maxAbs(unmerged)));
-    peft.unmerge();
-    assertThat(maxAbsDiff(model.namedParameters().get("model.layers.0.mlp.down_proj.weight").value().toFloatArray(), down))
-        .isLessThanOrEqualTo(1e-6);
+    assertMergesExactlyAndUnmergesBack(peft, base, "model.layers.0.mlp.down_proj.weight", IDS);
   }
 
   /** Rank dropout zeroes whole output rows of ΔW while training (the kept ones rescaled), never at inference. */

@@ -1,8 +1,8 @@
 package dev.peft4j.peft.vera;
 
+import static dev.peft4j.peft.PeftTesting.assertMergesExactlyAndUnmergesBack;
 import static dev.peft4j.peft.PeftTesting.assertMixedRowsEqualAlone;
 import static dev.peft4j.peft.PeftTesting.logits;
-import static dev.peft4j.peft.PeftTesting.maxAbs;
 import static dev.peft4j.peft.PeftTesting.maxAbsDiff;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -94,19 +94,12 @@ class VeraTest {
   void startsAsTheBaseMergesAsItRunsAndUnmergesBack() throws Exception {
     PretrainedModel model = llama("m");
     float[] base = logits((CausalLm) model, IDS);
-    float[] q = model.namedParameters().get("model.layers.0.self_attn.q_proj.weight").value().toFloatArray();
     PeftModel peft = Peft.wrap(model, vera().build());
     assertThat(logits(peft.causalLm(), IDS)).as("λ_b starts at zero").containsExactly(base);
     assertThat(peft.adapter().trainableParameters().get("model.layers.0.self_attn.q_proj.default.vera_lambda_d")
         .value().toFloatArray()).containsOnly(0.1f);
     randomize(peft);
-    float[] unmerged = logits(peft.causalLm(), IDS);
-    assertThat(maxAbsDiff(unmerged, base)).isGreaterThan(1e-3);
-    peft.merge();
-    assertThat(maxAbsDiff(logits(peft.causalLm(), IDS), unmerged)).isLessThanOrEqualTo(1e-5 * Math.max(1, maxAbs(unmerged)));
-    peft.unmerge();
-    assertThat(maxAbsDiff(model.namedParameters().get("model.layers.0.self_attn.q_proj.weight").value().toFloatArray(), q))
-        .isLessThanOrEqualTo(1e-6);
+    assertMergesExactlyAndUnmergesBack(peft, base, "model.layers.0.self_attn.q_proj.weight", IDS);
   }
 
   @Test
