@@ -1,6 +1,8 @@
 package dev.peft4j.nn;
 
 import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.DerivedTensor;
+import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
 
@@ -12,6 +14,7 @@ public final class RmsNorm extends Module {
   private final Parameter weight;
   private final double eps;
   private final double offset;
+  private final DerivedTensor offsetWeight = new DerivedTensor(); // offset + w while w records no gradient
 
   public RmsNorm(long dim, double eps) {
     this(dim, eps, 0);
@@ -24,7 +27,15 @@ public final class RmsNorm extends Module {
   }
 
   public Tensor forward(Tensor x) {
-    Tensor scale = offset == 0 ? weight.value() : weight.value().to(DType.F32).add(offset);
+    Tensor w = weight.value();
+    if (offset == 0) {
+      return Functional.rmsNorm(x, w, eps);
+    }
+    Tensor scale = Engine.records(w) ? offsetWeight(w) : offsetWeight.get(() -> offsetWeight(w), w);
     return Functional.rmsNorm(x, scale, eps);
+  }
+
+  private Tensor offsetWeight(Tensor w) {
+    return w.to(DType.F32).add(offset);
   }
 }

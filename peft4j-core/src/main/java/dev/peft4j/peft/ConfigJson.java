@@ -16,20 +16,14 @@ public final class ConfigJson {
 
   private ConfigJson() {}
 
-  /** A parser of one method's config from its JSON object. */
-  @FunctionalInterface
-  public interface Parser<T> {
-    /** @throws IllegalArgumentException or ClassCastException naming the key whose value is wrong */
-    T parse();
-  }
-
   /**
-   * Runs {@code parser}, turning the errors of a wrong value into a {@link ModelFormatException}
-   * naming {@code source}, the file.
+   * Runs {@code parser}, turning the errors of a wrong value (IllegalArgumentException or
+   * ClassCastException naming the key) into a {@link ModelFormatException} naming {@code source}, the file.
    */
-  public static <T> T parse(String source, Parser<T> parser) throws dev.peft4j.io.ModelFormatException {
+  public static <T> T parse(String source, java.util.function.Supplier<T> parser)
+      throws dev.peft4j.io.ModelFormatException {
     try {
-      return parser.parse();
+      return parser.get();
     } catch (IllegalArgumentException | ClassCastException e) {
       throw new dev.peft4j.io.ModelFormatException(source + ": " + e.getMessage(), e);
     }

@@ -6,9 +6,6 @@ import dev.peft4j.model.PretrainedModel;
 import dev.peft4j.nn.Module;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
-import dev.peft4j.tensor.Engine;
-import dev.peft4j.tensor.Scope;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,32 +14,17 @@ import java.util.Map;
  * An adapter made of one delta per targeted projection, attached under the adapter's name — what
  * (IA)³, VeRA and trainable tokens share: the trained parameters are the deltas' own, saved as
  * {@code base_model.model.<module>.<parameter>} (PEFT's names for these methods), merged delta by
- * delta after every merge was computed and checked, unmerged in reverse order.
+ * delta after every merge was computed and checked ({@link MergedDeltas}).
  *
  * @param <D> the delta type
  */
-public abstract class DeltaAdapter<D extends Module & DeltaAdapter.Mergeable> implements Adapter {
-
-  /** A delta that folds into its host's weights. */
-  public interface Mergeable {
-    /**
-     * Computes the merged weights without changing anything.
-     *
-     * @param module the host's path, for the error
-     * @return what writes them in
-     * @throws IllegalStateException naming {@code module} if they would not be finite
-     */
-    Runnable prepareMerge(String module);
-
-    /** Takes the merged change out of the host's weights again. */
-    void unmerge();
-  }
+public abstract class DeltaAdapter<D extends Module & MergeableDelta> implements Adapter {
 
   protected final PretrainedModel model;
   protected final String name;
   private final PeftConfig config;
   protected final Map<String, D> deltas;
-  private final List<D> mergeOrder = new ArrayList<>(); // for LIFO unmerge
+  private final MergedDeltas merged = new MergedDeltas();
 
   protected DeltaAdapter(PretrainedModel model, String name, PeftConfig config, Map<String, D> deltas) {
     this.model = model;
@@ -107,34 +89,19 @@ public abstract class DeltaAdapter<D extends Module & DeltaAdapter.Mergeable> im
 
   @Override
   public boolean merged() {
-    return !mergeOrder.isEmpty();
+    return merged.any();
   }
 
-  /** Merges every delta; all merges are computed and checked first, so a failure changes nothing. Idempotent. */
+  /** Merges every delta ({@link MergedDeltas}: all checked first, so a failure changes nothing); idempotent. */
   @Override
   public void merge() {
-    if (merged()) {
-      return;
-    }
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      Map<D, Runnable> writes = new LinkedHashMap<>();
-      deltas.forEach((module, d) -> writes.put(d, d.prepareMerge(module)));
-      writes.forEach((d, write) -> {
-        write.run();
-        mergeOrder.add(d);
-      });
-    }
+    merged.merge(deltas);
   }
 
   /** Unmerges the deltas in reverse order of merging. */
   @Override
   public void unmerge() {
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      for (int i = mergeOrder.size() - 1; i >= 0; i--) {
-        mergeOrder.get(i).unmerge();
-      }
-      mergeOrder.clear();
-    }
+    merged.unmerge();
   }
 
   @Override

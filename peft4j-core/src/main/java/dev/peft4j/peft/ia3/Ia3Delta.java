@@ -6,7 +6,7 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
-import dev.peft4j.peft.DeltaAdapter;
+import dev.peft4j.peft.MergeableDelta;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Tensor;
@@ -21,7 +21,7 @@ import dev.peft4j.tensor.Tensor;
  * l; unmerging divides by l again. Division cannot undo a zero entry of l, so a merge by a vector
  * with zeros keeps a copy of the weight and bias to restore.
  */
-final class Ia3Delta extends Module implements OutputDelta, DeltaAdapter.Mergeable {
+final class Ia3Delta extends Module implements OutputDelta, MergeableDelta {
   private final Projection host;
   private final boolean feedforward;
   private final AdapterControl control;

@@ -6,14 +6,13 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
-import dev.peft4j.peft.DeltaAdapter;
+import dev.peft4j.peft.MergeableDelta;
 import dev.peft4j.peft.Inits;
 import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.DerivedTensor;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * LoHa on one Linear: {@code Δ(x) = x ΔWᵀ} with {@code ΔW = s · (W1a W1b) ⊙ (W2a W2b)} (the
@@ -22,7 +21,7 @@ import java.util.List;
  * the factors are the same tensors at the same versions (forming it is an [out, in] pass). While training, rank dropout zeroes output rows of ΔW and
  * module dropout skips the update, as PEFT's LycorisLayer does.
  */
-final class LoHaDelta extends Module implements OutputDelta, DeltaAdapter.Mergeable {
+final class LoHaDelta extends Module implements OutputDelta, MergeableDelta {
   private final Projection host;
   private final Parameter w1a; // hada_w1_a [out, r]
   private final Parameter w1b; // hada_w1_b [r, in]
@@ -33,8 +32,7 @@ final class LoHaDelta extends Module implements OutputDelta, DeltaAdapter.Mergea
   private final double moduleDropout;
   private final AdapterControl control;
   private boolean merged;
-  private Tensor cachedDelta; // ΔW without autograd, of the factors (and versions) in cachedOf
-  private List<Object> cachedOf = List.of();
+  private final DerivedTensor cachedDelta = new DerivedTensor(); // ΔW without autograd
 
   LoHaDelta(Projection host, int rank, double scaling, LoHaConfig config, AdapterControl control) {
     this.host = host;
@@ -68,7 +66,8 @@ final class LoHaDelta extends Module implements OutputDelta, DeltaAdapter.Mergea
       return output; // the draws come from libtorch's seeded generator
     }
     boolean recording = Engine.records(input, w1a.value(), w1b.value(), w2a.value(), w2b.value());
-    Tensor delta = recording || control.training() ? rankDropped(deltaRows()) : cachedDelta();
+    Tensor delta = recording || control.training() ? rankDropped(deltaRows())
+        : cachedDelta.get(this::deltaRows, w1a.value(), w1b.value(), w2a.value(), w2b.value());
     Tensor change = control.forRows(input, x -> Functional.linear(x.dtype() == delta.dtype() ? x : x.to(delta.dtype()),
         delta, null));
     if (change.dtype() != output.dtype()) {
@@ -77,24 +76,7 @@ final class LoHaDelta extends Module implements OutputDelta, DeltaAdapter.Mergea
     return recording ? output.add(change) : output.add_(change, 1);
   }
 
-  /** ΔW outside the graph, formed again only when a factor was replaced or changed in place. */
-  private Tensor cachedDelta() {
-    List<Object> of = new ArrayList<>();
-    for (Parameter p : List.of(w1a, w1b, w2a, w2b)) {
-      of.add(p.value());
-      of.add(p.value().version());
-    }
-    if (!of.equals(cachedOf)) {
-      if (cachedDelta != null) {
-        cachedDelta.close();
-      }
-      try (Engine.GradGuard g = Engine.noGrad()) {
-        cachedDelta = deltaRows().retain();
-      }
-      cachedOf = of;
-    }
-    return cachedDelta;
-  }
+
 
   /** ΔW with, while training, each output row kept with 1 − p and the kept rows rescaled by their share (PEFT's rank dropout). */
   private Tensor rankDropped(Tensor delta) {

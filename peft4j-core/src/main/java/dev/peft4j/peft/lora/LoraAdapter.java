@@ -10,12 +10,11 @@ import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.AdapterFormat;
+import dev.peft4j.peft.MergeableDelta;
+import dev.peft4j.peft.MergedDeltas;
 import dev.peft4j.peft.PeftConfig;
 import dev.peft4j.peft.tokens.TrainableTokensDelta;
 import dev.peft4j.tensor.DType;
-import dev.peft4j.tensor.Engine;
-import dev.peft4j.tensor.Scope;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +33,7 @@ public final class LoraAdapter implements Adapter {
   private final String name;
   private final LoraTuner.Injection injection;
   private final Map<String, Parameter> biases;
-  private final List<LoraDelta> mergeOrder = new ArrayList<>(); // for LIFO unmerge
+  private final MergedDeltas merged = new MergedDeltas();
 
   private LoraAdapter(PretrainedModel model, String name, LoraTuner.Injection injection) {
     this.model = model;
@@ -181,54 +180,28 @@ public final class LoraAdapter implements Adapter {
 
   @Override
   public boolean merged() {
-    return !mergeOrder.isEmpty();
+    return merged.any();
   }
 
   /**
    * Adds every (α/r)·BA to its weight (with DoRA, rescales the sum's rows to the magnitudes) and
-   * writes trained token rows into their table. All merged weights are computed and checked finite
-   * first, so a failure leaves every weight unchanged. Merging twice is a no-op.
+   * writes trained token rows into their table ({@link MergedDeltas}: everything is computed and
+   * checked finite first, so a failure leaves every weight unchanged). Merging twice is a no-op.
    */
   @Override
   public void merge() {
-    if (merged()) {
-      return;
-    }
     if (!mergeable()) {
       throw new UnsupportedOperationException(whyNotMergeable());
     }
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      Map<LoraDelta, LoraDelta.Merge> updates = new LinkedHashMap<>();
-      injection.deltas().forEach((module, d) -> {
-        LoraDelta.Merge merge = d.prepareMerge();
-        if (!merge.finite()) {
-          throw new IllegalStateException("LoRA update of '" + module + "' has NaN or infinite values; nothing merged");
-        }
-        updates.put(d, merge);
-      });
-      List<Runnable> tokenWrites = new ArrayList<>();
-      injection.tokens().forEach((module, t) -> tokenWrites.add(t.prepareMerge(module)));
-      updates.forEach((d, merge) -> {
-        d.mergeInto(merge);
-        mergeOrder.add(d);
-      });
-      tokenWrites.forEach(Runnable::run);
-    }
+    Map<String, MergeableDelta> all = new LinkedHashMap<>(injection.deltas());
+    all.putAll(injection.tokens()); // a table of trained rows is never a LoRA target (LoraTuner)
+    merged.merge(all);
   }
 
-  /** Subtracts the merged deltas in reverse order of merging, and writes trained rows' originals back. */
+  /** Writes trained rows' originals back and subtracts the merged deltas, in reverse order of merging. */
   @Override
   public void unmerge() {
-    if (!merged()) {
-      return;
-    }
-    try (Scope scope = Scope.open(); Engine.GradGuard g = Engine.noGrad()) {
-      injection.tokens().values().forEach(TrainableTokensDelta::unmerge);
-      for (int i = mergeOrder.size() - 1; i >= 0; i--) {
-        mergeOrder.get(i).unmerge();
-      }
-      mergeOrder.clear();
-    }
+    merged.unmerge();
   }
 
   @Override

@@ -7,11 +7,12 @@ import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.Inits;
+import dev.peft4j.peft.MergeableDelta;
 import dev.peft4j.tensor.DType;
+import dev.peft4j.tensor.DerivedTensor;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
 import dev.peft4j.tensor.Tensor;
-import java.util.List;
 
 /**
  * The LoRA update of one projection (Hu et al. 2022, eq. 3): {@code Δh = (α/r) · B A x} with
@@ -28,7 +29,7 @@ import java.util.List;
  * That norm needs the full [out, in] matrix: formed in every forward pass under autograd, kept
  * between passes without ({@link #norms}).
  */
-public final class LoraDelta extends Module implements OutputDelta {
+public final class LoraDelta extends Module implements OutputDelta, MergeableDelta {
   private final Projection host;
   private final Parameter loraA; // [r, in]
   private final Parameter loraB; // [out, r]
@@ -38,8 +39,7 @@ public final class LoraDelta extends Module implements OutputDelta {
   private final Parameter magnitude; // DoRA's m [out]; null for plain LoRA
   private final Parameter loraBBias; // B's own bias [out] (lora_bias); null without
   private Tensor mergedNorms; // DoRA while merged: ‖W + ΔW‖ per output at merge time, for unmerge
-  private Tensor cachedNorms; // DoRA without autograd: ‖W + ΔW‖ of the tensors in normsOf
-  private List<Object> normsOf = List.of(); // W, A, B and their versions when cachedNorms was taken
+  private final DerivedTensor cachedNorms = new DerivedTensor(); // DoRA without autograd: ‖W + ΔW‖
   private boolean merged;
   private boolean gathered; // computed by a GatheredLoraDelta while a mixed batch is open
 
@@ -220,23 +220,12 @@ public final class LoraDelta extends Module implements OutputDelta {
    * the weight at every token otherwise (PEFT's optional {@code DoraCaching}, here always on).
    */
   private Tensor norms(boolean recording) {
-    try (Engine.GradGuard g = Engine.noGrad()) {
-      if (recording) {
+    if (recording) {
+      try (Engine.GradGuard g = Engine.noGrad()) {
         return adaptedNorms();
       }
-      Tensor w = host.weight().value();
-      Tensor a = loraA.value();
-      Tensor b = loraB.value();
-      List<Object> of = List.of(w, w.version(), a, a.version(), b, b.version());
-      if (!of.equals(normsOf)) {
-        if (cachedNorms != null) {
-          cachedNorms.close();
-        }
-        cachedNorms = adaptedNorms().retain();
-        normsOf = of;
-      }
-      return cachedNorms;
     }
+    return cachedNorms.get(this::adaptedNorms, host.weight().value(), loraA.value(), loraB.value());
   }
 
   /** ‖W + ΔW‖ per output (over the inputs), in float32: [out]. */
@@ -338,8 +327,22 @@ public final class LoraDelta extends Module implements OutputDelta {
     return loraBBias == null || host.bias() != null;
   }
 
+  /**
+   * {@link #prepareMerge()} checked: what writes it in.
+   *
+   * @throws IllegalStateException naming {@code module} if the merged weight or bias would not be finite
+   */
+  @Override
+  public Runnable prepareMerge(String module) {
+    Merge merge = prepareMerge();
+    if (!merge.finite()) {
+      throw new IllegalStateException("LoRA update of '" + module + "' has NaN or infinite values; nothing merged");
+    }
+    return () -> mergeInto(merge);
+  }
+
   /** Writes {@code merge} (from {@link #prepareMerge()}) into the host weight; the delta stops contributing. */
-  void mergeInto(Merge merge) {
+  private void mergeInto(Merge merge) {
     hostRows().copy_(merge.weight());
     if (merge.bias() != null) {
       host.bias().value().copy_(merge.bias());
@@ -349,7 +352,8 @@ public final class LoraDelta extends Module implements OutputDelta {
   }
 
   /** Takes this adapter's delta out of the host weight again; the delta contributes again. */
-  void unmerge() {
+  @Override
+  public void unmerge() {
     Tensor w = hostRows().to(DType.F32);
     if (magnitude != null) { // W + ΔW = W' / c, c = m / (the norms at merge time)
       w = w.div(magnitude.value().to(DType.F32).div(mergedNorms).unsqueeze(1));

@@ -7,7 +7,7 @@ import dev.peft4j.nn.OutputDelta;
 import dev.peft4j.nn.Parameter;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
-import dev.peft4j.peft.DeltaAdapter;
+import dev.peft4j.peft.MergeableDelta;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
@@ -25,7 +25,7 @@ import java.util.List;
  * ({@link HeadDelta}), as PEFT's tied adapter on {@code lm_head} does. Merging writes D into the
  * table; unmerging writes the original rows back.
  */
-public final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelta, DeltaAdapter.Mergeable {
+public final class TrainableTokensDelta extends Module implements OutputDelta, HeadDelta, MergeableDelta {
   /** PEFT's name of D. */
   public static final String PARAMETER = "trainable_tokens_delta";
 

@@ -6,7 +6,7 @@ import dev.peft4j.nn.Parameter;
 import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
-import dev.peft4j.peft.DeltaAdapter;
+import dev.peft4j.peft.MergeableDelta;
 import dev.peft4j.tensor.DType;
 import dev.peft4j.tensor.Engine;
 import dev.peft4j.tensor.Functional;
@@ -17,7 +17,7 @@ import dev.peft4j.tensor.Tensor;
  * B sliced to this layer ({@link VeraProjections}), λ_d [r] and λ_b [out] trained. Computed in the
  * scalings' dtype (float32 on a bf16 model) and added in the output's, as PEFT does.
  */
-final class VeraDelta extends Module implements OutputDelta, DeltaAdapter.Mergeable {
+final class VeraDelta extends Module implements OutputDelta, MergeableDelta {
   private final Projection host;
   private final VeraProjections projections;
   private final Parameter lambdaB; // vera_lambda_b [out]
