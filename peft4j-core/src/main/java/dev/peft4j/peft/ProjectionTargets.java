@@ -8,7 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.function.Predicate;
 
 /**
  * The projections a method that attaches to weights (LoRA, (IA)³) targets, found with PEFT's rules
@@ -30,11 +29,12 @@ public final class ProjectionTargets {
    * @param targets {@code target_modules}, resolved (not null)
    * @param exclude {@code exclude_modules}, or null
    * @param modulesToSave {@code modules_to_save}, or null
-   * @param inLayers keeps the module names inside the selected layers ({@code layers_to_transform})
+   * @param layersToTransform only modules inside these layers ({@link TargetMatcher#inLayers}); null for all
+   * @param layersPattern the layer containers for {@code layersToTransform}; null for PEFT's
    * @param embeddings whether the method can adapt an embedding table
    */
   public record Query(String method, ModuleSelector targets, ModuleSelector exclude, List<String> modulesToSave,
-      Predicate<String> inLayers, boolean embeddings) {}
+      List<Integer> layersToTransform, List<String> layersPattern, boolean embeddings) {}
 
   /**
    * @param adapterName the child name the method will attach under
@@ -56,7 +56,7 @@ public final class ProjectionTargets {
         excluded.add(name);
         continue;
       }
-      if (!query.inLayers().test(name)) {
+      if (!TargetMatcher.inLayers(name, query.layersToTransform(), query.layersPattern())) {
         continue;
       }
       if (!(e.getValue() instanceof Projection p) || (p.takesIds() && !query.embeddings())) {

@@ -125,10 +125,11 @@ public final class LlamaForCausalLM extends DecoderLm {
         public Tensor embed() {
           in = VirtualInputs.prepare(inputSite, kvSites, ids, tokenEmbeddings(ids), attentionMask, cache,
               maxPositions);
-          rotation = rope.at(in.positions(), in.embeddings().dtype());
+          Tensor positions = in.positions();
+          rotation = rope.at(positions, in.embeddings().dtype());
           mask = in.attentionMask(true);
           if (gemma3 != null) {
-            slidingRotation = localRope.at(in.positions(), in.embeddings().dtype());
+            slidingRotation = localRope.at(positions, in.embeddings().dtype());
             slidingMask = in.slidingAttentionMask(gemma3.slidingWindow());
           }
           return in.embeddings();

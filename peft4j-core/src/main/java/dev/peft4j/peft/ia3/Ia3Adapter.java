@@ -49,7 +49,7 @@ public final class Ia3Adapter extends DeltaAdapter<Ia3Delta> {
         config.feedforwardModules() != null ? config.feedforwardModules()
             : defaults(DEFAULT_FEEDFORWARD, model, "feedforward_modules"));
     Map<String, Projection> targets = ProjectionTargets.find(model, new ProjectionTargets.Query("(IA)³",
-        resolved.targetModules(), resolved.excludeModules(), resolved.modulesToSave(), module -> true, false), name);
+        resolved.targetModules(), resolved.excludeModules(), resolved.modulesToSave(), null, null, false), name);
     boolean anyTransposed = targets.values().stream().anyMatch(Projection::weightTransposed);
     Ia3Config applied = anyTransposed && !resolved.fanInFanOut() ? resolved.withFanInFanOut(true) : resolved;
     Map<String, Ia3Delta> deltas = new LinkedHashMap<>();

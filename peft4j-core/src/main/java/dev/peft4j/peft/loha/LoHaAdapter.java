@@ -6,7 +6,6 @@ import dev.peft4j.nn.Projection;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.DeltaAdapter;
 import dev.peft4j.peft.ProjectionTargets;
-import dev.peft4j.peft.TargetMatcher;
 import dev.peft4j.peft.lora.LoraTuner;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -33,7 +32,7 @@ public final class LoHaAdapter extends DeltaAdapter<LoHaDelta> {
         : config.withTargetModules(LoraTuner.defaultTargets(model));
     Map<String, Projection> targets = ProjectionTargets.find(model, new ProjectionTargets.Query("LoHa",
         resolved.targetModules(), resolved.excludeModules(), resolved.modulesToSave(),
-        module -> TargetMatcher.inLayers(module, resolved.layersToTransform(), resolved.layersPattern()), false), name);
+        resolved.layersToTransform(), resolved.layersPattern(), false), name);
     targets.forEach((module, p) -> {
       if (!(p instanceof Linear)) {
         throw new IllegalArgumentException("target module '" + module + "' (" + p.getClass().getSimpleName()

@@ -52,7 +52,7 @@ public final class LoraTuner {
     LoraConfig resolved = config.targetModules() != null ? config : config.withTargetModules(defaultTargets(model));
     Map<String, Projection> targets = ProjectionTargets.find(model, new ProjectionTargets.Query("LoRA",
         resolved.targetModules(), resolved.excludeModules(), resolved.modulesToSave(),
-        name -> TargetMatcher.inLayers(name, resolved.layersToTransform(), resolved.layersPattern()), true), adapterName);
+        resolved.layersToTransform(), resolved.layersPattern(), true), adapterName);
     boolean anyTransposed = targets.values().stream().anyMatch(Projection::weightTransposed);
     if (resolved.loraBias()) {
       targets.entrySet().stream().filter(e -> e.getValue().takesIds()).findFirst().ifPresent(e -> {

@@ -7,7 +7,6 @@ import dev.peft4j.peft.Adapter;
 import dev.peft4j.peft.AdapterControl;
 import dev.peft4j.peft.DeltaAdapter;
 import dev.peft4j.peft.ProjectionTargets;
-import dev.peft4j.peft.TargetMatcher;
 import dev.peft4j.peft.lora.LoraTuner;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -41,7 +40,7 @@ public final class VeraAdapter extends DeltaAdapter<VeraDelta> {
         : config.applied(LoraTuner.defaultTargets(model), config.fanInFanOut());
     Map<String, Projection> targets = ProjectionTargets.find(model, new ProjectionTargets.Query("VeRA",
         resolved.targetModules(), null, resolved.modulesToSave(),
-        module -> TargetMatcher.inLayers(module, resolved.layersToTransform(), resolved.layersPattern()), false), name);
+        resolved.layersToTransform(), resolved.layersPattern(), false), name);
     boolean anyTransposed = targets.values().stream().anyMatch(Projection::weightTransposed);
     VeraConfig applied = resolved.applied(resolved.targetModules(), resolved.fanInFanOut() || anyTransposed);
     long maxIn = targets.values().stream().mapToLong(Projection::inFeatures).max().orElseThrow();
